@@ -1,0 +1,177 @@
+"""``zenml authorized-device`` (also ``devices`` and ``device``): see, lock and approve devices."""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from zenml_cli.arguments import boolean
+from zenml_cli.client import Client, quote
+from zenml_cli.errors import CLIError
+from zenml_cli.output import Column, add_output_option, field, record, table, time_field, to_json
+from zenml_cli.runtime import Runtime
+
+DEVICES = "/api/v1/devices"
+
+LIST_COLUMNS: Sequence[Column] = (
+    ("ID", field("id")),
+    ("STATUS", field("status")),
+    ("TRUSTED", field("trusted_device")),
+    ("HOSTNAME", field("hostname")),
+    ("OS", field("os")),
+    ("USER", field("user")),
+    ("LAST LOGIN", time_field("last_login")),
+    ("EXPIRES", time_field("expires")),
+)
+
+DESCRIBE_COLUMNS: Sequence[Column] = (
+    ("ID", field("id")),
+    ("Status", field("status")),
+    ("Trusted", field("trusted_device")),
+    ("User", field("user")),
+    ("Hostname", field("hostname")),
+    ("OS", field("os")),
+    ("Python", field("python_version")),
+    ("Client version", field("client_version")),
+    ("IP address", field("ip_address")),
+    ("Client id", field("client_id")),
+    ("Created", time_field("created")),
+    ("Updated", time_field("updated")),
+    ("Last login", time_field("last_login")),
+    ("Expires", time_field("expires")),
+    ("Failed logins", field("failed_auth_attempts")),
+)
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    group = commands.add_parser(
+        "authorized-device",
+        aliases=["devices", "device"],
+        help="list, inspect, lock, unlock, delete or approve the devices you logged in from",
+    )
+    sub = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    listing = sub.add_parser("list", help="list your devices (all devices for an admin)")
+    listing.add_argument(
+        "--status", choices=("pending", "verified", "active", "locked", "denied", "expired")
+    )
+    listing.add_argument("--trusted", type=boolean, metavar="true|false")
+    add_output_option(listing)
+    listing.set_defaults(handler=run_list)
+
+    describe = sub.add_parser("describe", help="show one device")
+    describe.add_argument("device_id", metavar="DEVICE_ID", help="the id, or a unique prefix")
+    add_output_option(describe)
+    describe.set_defaults(handler=run_describe)
+
+    for action, help_text in (
+        ("lock", "lock a device: its token stops working at once"),
+        ("unlock", "unlock a locked device"),
+    ):
+        parser = sub.add_parser(action, help=help_text)
+        parser.add_argument("device_id", metavar="DEVICE_ID", help="the id, or a unique prefix")
+        parser.set_defaults(handler=run_lock, locked=action == "lock")
+
+    delete = sub.add_parser("delete", help="delete a device; it must log in again")
+    delete.add_argument("device_id", metavar="DEVICE_ID", help="the id, or a unique prefix")
+    delete.add_argument("--yes", "-y", action="store_true", help="don't ask for confirmation")
+    delete.set_defaults(handler=run_delete)
+
+    approve = sub.add_parser("approve", help="approve a pending login by the code it shows")
+    approve.add_argument("user_code", metavar="CODE", help="the code, e.g. WDJB-MJHT")
+    approve.add_argument("--trust", action="store_true", help="trust the device (30-day token)")
+    add_output_option(approve)
+    approve.set_defaults(handler=run_approve)
+
+
+def match_prefix(prefix: str, ids: Sequence[str], what: str = "device") -> str:
+    """The one id in ``ids`` that starts with ``prefix`` (case-insensitive).
+
+    Raises CLIError naming the candidates when there are several, and when there is none.
+    """
+    wanted = prefix.strip().lower()
+    if not wanted:
+        raise CLIError(f"give a {what} id")
+    exact = [i for i in ids if i.lower() == wanted]
+    if exact:
+        return exact[0]
+    found = [i for i in ids if i.lower().startswith(wanted)]
+    if not found:
+        raise CLIError(f"no {what} id starts with {prefix!r}")
+    if len(found) > 1:
+        raise CLIError(
+            f"{prefix!r} matches {len(found)} {what}s ({', '.join(sorted(found))}); "
+            "give more of the id"
+        )
+    return found[0]
+
+
+def resolve_device(client: Client, device_id: str) -> dict[str, Any]:
+    """The device whose id is ``device_id`` or starts with it."""
+    try:
+        full_id = str(uuid.UUID(device_id))
+    except ValueError:
+        devices = list(client.paginate(DEVICES))
+        full_id = match_prefix(device_id, [str(d.get("id")) for d in devices])
+        return next(d for d in devices if str(d.get("id")) == full_id)
+    device: dict[str, Any] = client.get(f"{DEVICES}/{quote(full_id)}")
+    return device
+
+
+def run_list(rt: Runtime, args: argparse.Namespace) -> int:
+    devices = list(rt.client().paginate(DEVICES, status=args.status, trusted_device=args.trusted))
+    if args.output == "json":
+        rt.out(to_json(devices))
+    elif not devices:
+        rt.out("No devices.")
+    else:
+        rt.out(table(devices, LIST_COLUMNS))
+    return 0
+
+
+def run_describe(rt: Runtime, args: argparse.Namespace) -> int:
+    device = resolve_device(rt.client(), args.device_id)
+    rt.out(to_json(device) if args.output == "json" else record(device, DESCRIBE_COLUMNS))
+    return 0
+
+
+def run_lock(rt: Runtime, args: argparse.Namespace) -> int:
+    client = rt.client()
+    device = resolve_device(client, args.device_id)
+    updated = client.put(f"{DEVICES}/{quote(device['id'])}", {"locked": args.locked})
+    if args.locked:
+        rt.out(f"Locked device {_label(updated)}: its token no longer works.")
+    else:
+        rt.out(f"Unlocked device {_label(updated)} (status: {updated.get('status', '-')}).")
+    return 0
+
+
+def run_delete(rt: Runtime, args: argparse.Namespace) -> int:
+    client = rt.client()
+    device = resolve_device(client, args.device_id)
+    if not args.yes and not rt.confirm(f"Delete device {_label(device)}?"):
+        raise CLIError("not deleted")
+    client.delete(f"{DEVICES}/{quote(device['id'])}")
+    rt.out(f"Deleted device {_label(device)}.")
+    return 0
+
+
+def run_approve(rt: Runtime, args: argparse.Namespace) -> int:
+    device = rt.client().post(
+        f"{DEVICES}/verify", {"user_code": args.user_code, "trusted_device": args.trust}
+    )
+    if args.output == "json":
+        rt.out(to_json(device))
+    else:
+        trust = " as trusted" if args.trust else ""
+        rt.out(f"Approved device {_label(device)}{trust}.")
+    return 0
+
+
+def _label(device: Any) -> str:
+    if not isinstance(device, dict):
+        return "-"
+    host = device.get("hostname")
+    return f"{device.get('id')} ({host})" if host else str(device.get("id"))

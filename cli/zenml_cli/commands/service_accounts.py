@@ -1,0 +1,174 @@
+"""``zenml service-account``: accounts for workloads that cannot open a browser."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from zenml_cli.arguments import boolean, given
+from zenml_cli.client import Client, quote
+from zenml_cli.commands import api_keys
+from zenml_cli.errors import CLIError
+from zenml_cli.output import Column, add_output_option, field, record, table, time_field, to_json
+from zenml_cli.runtime import Runtime
+
+SERVICE_ACCOUNTS = "/api/v1/service_accounts"
+DEFAULT_KEY_NAME = "default"
+
+LIST_COLUMNS: Sequence[Column] = (
+    ("NAME", field("name")),
+    ("ACTIVE", field("active")),
+    ("DESCRIPTION", field("description")),
+    ("CREATED", time_field("created")),
+    ("ID", field("id")),
+)
+
+DESCRIBE_COLUMNS: Sequence[Column] = (
+    ("Name", field("name")),
+    ("ID", field("id")),
+    ("Active", field("active")),
+    ("Description", field("description")),
+    ("Created", time_field("created")),
+    ("Updated", time_field("updated")),
+)
+
+
+def account_path(name_or_id: str) -> str:
+    return f"{SERVICE_ACCOUNTS}/{quote(name_or_id)}"
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    group = commands.add_parser(
+        "service-account", help="manage service accounts and their API keys"
+    )
+    sub = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    create = sub.add_parser("create", help="create a service account and an API key for it")
+    create.add_argument("name_arg", nargs="?", metavar="NAME", help="the account's name")
+    create.add_argument("--name", help="the account's name (same as the positional NAME)")
+    create.add_argument("--description", help="what the account is for")
+    create.add_argument(
+        "--no-api-key", action="store_true", help=f"don't create the {DEFAULT_KEY_NAME!r} key"
+    )
+    add_output_option(create)
+    create.set_defaults(handler=run_create)
+
+    listing = sub.add_parser("list", help="list service accounts")
+    listing.add_argument("--name", help="only accounts with this name")
+    listing.add_argument("--active", type=boolean, metavar="true|false")
+    add_output_option(listing)
+    listing.set_defaults(handler=run_list)
+
+    describe = sub.add_parser("describe", help="show one service account and its API keys")
+    describe.add_argument("account", metavar="SERVICE_ACCOUNT_NAME")
+    add_output_option(describe)
+    describe.set_defaults(handler=run_describe)
+
+    update = sub.add_parser("update", help="rename, describe, activate or deactivate an account")
+    update.add_argument("account", metavar="SERVICE_ACCOUNT_NAME")
+    update.add_argument("--name", help="the new name")
+    update.add_argument("--description", help="the new description")
+    update.add_argument(
+        "--active",
+        type=boolean,
+        metavar="true|false",
+        help="false rejects the account's keys and tokens at once",
+    )
+    add_output_option(update)
+    update.set_defaults(handler=run_update)
+
+    delete = sub.add_parser("delete", help="delete a service account and its API keys")
+    delete.add_argument("account", metavar="SERVICE_ACCOUNT_NAME")
+    delete.add_argument("--yes", "-y", action="store_true", help="don't ask for confirmation")
+    delete.set_defaults(handler=run_delete)
+
+    api_keys.register(sub)
+
+
+def run_create(rt: Runtime, args: argparse.Namespace) -> int:
+    if args.name and args.name_arg and args.name != args.name_arg:
+        raise CLIError(f"two names given ({args.name_arg!r} and --name {args.name!r}); give one")
+    name = args.name or args.name_arg
+    if not name:
+        raise CLIError("give the service account's name: --name NAME")
+    client = rt.client()
+    body: dict[str, Any] = {"name": name}
+    if args.description is not None:
+        body["description"] = args.description
+    account = client.post(SERVICE_ACCOUNTS, body)
+    key = None if args.no_api_key else _create_default_key(client, account)
+    if args.output == "json":
+        rt.out(to_json({"service_account": account, "api_key": key}))
+        return 0
+    rt.out(f"Created service account {account['name']!r} ({account['id']}).")
+    if key is not None:
+        rt.out(f"Created API key {key['name']!r} for it.")
+        rt.out()
+        api_keys.print_secret(rt, client.url, key)
+    return 0
+
+
+def _create_default_key(client: Client, account: dict[str, Any]) -> dict[str, Any]:
+    name = str(account["name"])
+    try:
+        key: dict[str, Any] = client.post(api_keys.keys_path(name), {"name": DEFAULT_KEY_NAME})
+    except CLIError as error:
+        raise CLIError(
+            f"created service account {name!r}, but not its API key ({error.message}); "
+            f"run `zenml service-account api-key {name} create {DEFAULT_KEY_NAME}`"
+        ) from None
+    return key
+
+
+def run_list(rt: Runtime, args: argparse.Namespace) -> int:
+    accounts = list(rt.client().paginate(SERVICE_ACCOUNTS, name=args.name, active=args.active))
+    if args.output == "json":
+        rt.out(to_json(accounts))
+    elif not accounts:
+        rt.out("No service accounts.")
+    else:
+        rt.out(table(accounts, LIST_COLUMNS))
+    return 0
+
+
+def run_describe(rt: Runtime, args: argparse.Namespace) -> int:
+    client = rt.client()
+    account = client.get(account_path(args.account))
+    if args.output == "json":
+        rt.out(to_json(account))
+        return 0
+    rt.out(record(account, DESCRIBE_COLUMNS))
+    keys = list(client.paginate(api_keys.keys_path(str(account["id"]))))
+    rt.out()
+    if keys:
+        rt.out("API keys:")
+        rt.out(table(keys, api_keys.LIST_COLUMNS))
+    else:
+        rt.out("API keys: none")
+    return 0
+
+
+def run_update(rt: Runtime, args: argparse.Namespace) -> int:
+    changes = given(name=args.name, description=args.description, active=args.active)
+    if not changes:
+        raise CLIError("nothing to change: give --active, --description or --name")
+    account = rt.client().put(account_path(args.account), changes)
+    if args.output == "json":
+        rt.out(to_json(account))
+        return 0
+    rt.out(f"Updated service account {account['name']!r}.")
+    if args.active is False:
+        rt.out("It is deactivated: its API keys and their tokens are rejected from now on.")
+    elif args.active:
+        rt.out("It is active: its active API keys work again.")
+    return 0
+
+
+def run_delete(rt: Runtime, args: argparse.Namespace) -> int:
+    question = f"Delete service account {args.account!r} and all its API keys?"
+    if not args.yes and not rt.confirm(question):
+        raise CLIError("not deleted")
+    rt.client().delete(account_path(args.account))
+    rt.out(f"Deleted service account {args.account!r}.")
+    return 0

@@ -1,0 +1,102 @@
+"""``zenml user``: create, list and update users (admins only)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+from zenml_cli.arguments import boolean, given
+from zenml_cli.client import quote
+from zenml_cli.errors import CLIError
+from zenml_cli.output import Column, add_output_option, field, table, time_field, to_json
+from zenml_cli.runtime import Runtime
+
+USERS = "/api/v1/users"
+
+LIST_COLUMNS: Sequence[Column] = (
+    ("NAME", field("name")),
+    ("ADMIN", field("is_admin")),
+    ("ACTIVE", field("active")),
+    ("CREATED", time_field("created")),
+    ("ID", field("id")),
+)
+
+
+def register(commands: argparse._SubParsersAction[Any]) -> None:
+    group = commands.add_parser("user", help="manage users (admins only)")
+    sub = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    create = sub.add_parser("create", help="create a user")
+    create.add_argument("name", metavar="NAME")
+    create.add_argument("--admin", action="store_true", help="make the user an admin")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    add_output_option(create)
+    create.set_defaults(handler=run_create)
+
+    listing = sub.add_parser("list", help="list users")
+    add_output_option(listing)
+    listing.set_defaults(handler=run_list)
+
+    update = sub.add_parser("update", help="activate, deactivate or change a user")
+    update.add_argument("name", metavar="NAME")
+    update.add_argument(
+        "--active",
+        type=boolean,
+        metavar="true|false",
+        help="false rejects the user's devices and sessions at once",
+    )
+    update.add_argument("--admin", type=boolean, metavar="true|false", dest="is_admin")
+    update.add_argument(
+        "--password-stdin", action="store_true", help="read a new password from standard input"
+    )
+    add_output_option(update)
+    update.set_defaults(handler=run_update)
+
+
+def _read_password(rt: Runtime) -> str:
+    password = rt.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CLIError("--password-stdin: no password on standard input")
+    return password
+
+
+def run_create(rt: Runtime, args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {"name": args.name, "is_admin": args.admin}
+    if args.password_stdin:
+        body["password"] = _read_password(rt)
+    user = rt.client().post(USERS, body)
+    if args.output == "json":
+        rt.out(to_json(user))
+    else:
+        role = "admin" if user.get("is_admin") else "user"
+        rt.out(f"Created {role} {user['name']!r} ({user['id']}).")
+    return 0
+
+
+def run_list(rt: Runtime, args: argparse.Namespace) -> int:
+    users = list(rt.client().paginate(USERS))
+    if args.output == "json":
+        rt.out(to_json(users))
+    elif not users:
+        rt.out("No users.")
+    else:
+        rt.out(table(users, LIST_COLUMNS))
+    return 0
+
+
+def run_update(rt: Runtime, args: argparse.Namespace) -> int:
+    password = _read_password(rt) if args.password_stdin else None
+    changes = given(active=args.active, is_admin=args.is_admin, password=password)
+    if not changes:
+        raise CLIError("nothing to change: give --active, --admin or --password-stdin")
+    user = rt.client().put(f"{USERS}/{quote(args.name)}", changes)
+    if args.output == "json":
+        rt.out(to_json(user))
+        return 0
+    rt.out(f"Updated user {user['name']!r}.")
+    if args.active is False:
+        rt.out("It is deactivated: its devices and sessions are rejected from now on.")
+    return 0

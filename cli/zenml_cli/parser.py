@@ -1,0 +1,19 @@
+"""The whole ``zenml`` command line, assembled from each command module's ``register``."""
+
+from __future__ import annotations
+
+from zenml_cli import __version__
+from zenml_cli.arguments import Parser
+from zenml_cli.commands import connect, devices, local_server, service_accounts, users
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog="zenml",
+        description="Connect to a zenml-server and manage devices, service accounts and users.",
+    )
+    parser.add_argument("--version", action="version", version=f"zenml-cli {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in (connect, devices, service_accounts, users, local_server):
+        module.register(commands)
+    return parser
