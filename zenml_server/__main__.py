@@ -1,0 +1,5 @@
+import sys
+
+from zenml_server.main import main
+
+sys.exit(main())

@@ -1,0 +1,162 @@
+"""What the app opens at start and closes at stop: the store, the services, background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import uuid
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from zenml_server import __version__
+from zenml_server.domain.secrets import new_token
+from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS, STORE
+from zenml_server.services.auth import Authenticator
+from zenml_server.services.device_flow import DeviceFlow
+from zenml_server.services.housekeeping import Housekeeping
+from zenml_server.services.last_used import LastUsed
+from zenml_server.services.passwords import Passwords
+from zenml_server.services.revocation import CredentialCache, Revocations
+from zenml_server.services.service_accounts import ServiceAccounts
+from zenml_server.services.tokens import Tokens
+from zenml_server.services.users import UserService
+from zenml_server.storage.migrate import migrate
+from zenml_server.storage.store import Store
+
+log = logging.getLogger("zenml_server")
+
+CHANGE_POLL_INTERVAL = 0.25
+LAST_USED_FLUSH_INTERVAL = 30.0
+HOUSEKEEPING_INTERVAL = 60.0
+CHANGE_LOG_RETENTION = 3600.0
+
+
+@dataclass(frozen=True)
+class Services:
+    deployment_id: str
+    version: str
+    tokens: Tokens
+    passwords: Passwords
+    auth: Authenticator
+    revocations: Revocations
+    last_used: LastUsed
+    housekeeping: Housekeeping
+    users: UserService
+    device_flow: DeviceFlow
+    service_accounts: ServiceAccounts
+
+
+async def build_services(app: web.Application, store: Store) -> Services:
+    """Read the deployment's identity and secret from the store and wire the services."""
+    settings, clock = app[SETTINGS], app[CLOCK]
+    deployment_id = await store.server_settings.get_or_set("deployment_id", str(uuid.uuid4()))
+    secret = settings.jwt_secret_key or await store.server_settings.get_or_set(
+        "jwt_secret_key", new_token(48)
+    )
+    tokens = Tokens(secret, f"zenml-server:{deployment_id}", clock)
+    cache = CredentialCache(settings.revocation_cache_ttl_seconds)
+    revocations = Revocations(store.db, store.changes, cache)
+    auth = Authenticator(store, tokens, cache)
+    last_used = LastUsed()
+    housekeeping = Housekeeping()
+    passwords = Passwords()
+    housekeeping.register("web_sessions", lambda: store.sessions.prune(clock.now()))
+    housekeeping.register(
+        "credential_changes", lambda: store.changes.prune(clock.now() - CHANGE_LOG_RETENTION)
+    )
+    common: dict[str, Any] = {
+        "store": store,
+        "tokens": tokens,
+        "auth": auth,
+        "revocations": revocations,
+        "last_used": last_used,
+        "housekeeping": housekeeping,
+        "clock": clock,
+        "settings": settings,
+    }
+    return Services(
+        deployment_id=deployment_id,
+        version=__version__,
+        tokens=tokens,
+        passwords=passwords,
+        auth=auth,
+        revocations=revocations,
+        last_used=last_used,
+        housekeeping=housekeeping,
+        users=UserService(
+            store,
+            passwords,
+            tokens,
+            revocations,
+            clock,
+            token_lifetime=settings.jwt_token_expire_minutes * 60,
+        ),
+        device_flow=DeviceFlow(**common),
+        service_accounts=ServiceAccounts(**common),
+    )
+
+
+async def services_context(app: web.Application) -> AsyncIterator[None]:
+    """aiohttp cleanup context: open (and on failure close) only what this start opened."""
+    settings = app[SETTINGS]
+    opened_store = STORE not in app
+    if opened_store:
+        store = await Store.open(settings.database_url, pool_size=settings.database_pool_size)
+        try:
+            applied = await migrate(store.db, app[CLOCK].now())
+            if applied:
+                log.info("applied migrations %s", applied)
+        except BaseException:
+            await store.close()
+            raise
+        app[STORE] = store
+    store = app[STORE]
+    tasks: list[asyncio.Task[None]] = []
+    services: Services | None = None
+    try:
+        services = await build_services(app, store)
+        app[SERVICES] = services
+        created = await services.users.bootstrap_admin(
+            settings.admin_username, settings.admin_password
+        )
+        if created is not None:
+            _announce_admin(created.user.name, created.generated_password)
+        tasks = _start(
+            services.revocations.poll_changes(CHANGE_POLL_INTERVAL),
+            services.last_used.run(LAST_USED_FLUSH_INTERVAL),
+            services.housekeeping.run(HOUSEKEEPING_INTERVAL),
+        )
+        if store.db.dialect == "postgresql":
+            tasks += _start(services.revocations.listen())
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if services is not None:
+            services.passwords.close()
+        if opened_store:
+            await store.close()
+
+
+def _start(*coros: Coroutine[Any, Any, None]) -> list[asyncio.Task[None]]:
+    return [asyncio.create_task(c) for c in coros]
+
+
+def _announce_admin(name: str, generated_password: str | None) -> None:
+    # Printed once on the console, never logged: logs are kept and shipped, consoles are not.
+    if generated_password is None:
+        print(f"Created the admin user {name!r} with the configured password.", file=sys.stderr)
+    else:
+        print(
+            f"Created the admin user {name!r} with the generated password: "
+            f"{generated_password}\nIt will not be shown again.",
+            file=sys.stderr,
+        )

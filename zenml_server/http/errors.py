@@ -1,0 +1,254 @@
+"""Every error a client can see, and the one middleware that renders them.
+
+Three shapes, by where the request went:
+- OAuth endpoints (RFC 6749 §5.2): ``{"error", "error_description"}``, Cache-Control no-store.
+- The rest of the API: ``{"error": <code>, "detail": <sentence>, "request_id": <id>}``.
+- Web pages: the ``error.html`` template.
+No exception text or traceback reaches a client; an unexpected error is logged with the
+request id, which the response also carries (``X-Request-ID``).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+import aiohttp_jinja2
+from aiohttp import web
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+
+from zenml_server.domain import errors as domain
+from zenml_server.http.keys import REQUEST_ID
+
+log = logging.getLogger("zenml_server.http")
+
+OAUTH_PATHS = frozenset({"/api/v1/login", "/api/v1/device_authorization", "/api/v1/revoke"})
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+PAGE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
+)
+PAGE_HEADERS = {
+    "Content-Security-Policy": PAGE_CSP,
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    **NO_STORE,
+}
+API_HEADERS = {"X-Content-Type-Options": "nosniff", **NO_STORE}
+
+
+class ApiError(Exception):
+    """An API error with its status and machine-readable code."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+
+
+class ValidationFailed(ApiError):
+    """The request body or a parameter is malformed or out of range."""
+
+    status = 422
+    code = "validation_error"
+
+
+class Unauthorized(ApiError):
+    """No credentials, or credentials that are not (or no longer) valid."""
+
+    status = 401
+    code = "unauthorized"
+
+
+class ForbiddenError(ApiError):
+    """The caller may not do this."""
+
+    status = 403
+    code = "forbidden"
+
+
+class NotFoundError(ApiError):
+    """No such resource (or one the caller may not know of)."""
+
+    status = 404
+    code = "not_found"
+
+
+class ConflictError(ApiError):
+    """A unique name is taken."""
+
+    status = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ApiError):
+    """The body is larger than ZENML_SERVER_MAX_REQUEST_SIZE."""
+
+    status = 413
+    code = "payload_too_large"
+
+
+class UnsupportedMediaType(ApiError):
+    """The body is not of the content type the endpoint takes."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class TooManyRequests(ApiError):
+    """A rate limit was reached; Retry-After says when to try again."""
+
+    status = 429
+    code = "rate_limited"
+
+
+class ServiceUnavailable(ApiError):
+    """The database does not answer; try again later."""
+
+    status = 503
+    code = "service_unavailable"
+
+
+class InternalError(ApiError):
+    """An unexpected error; the request id identifies it in the server log."""
+
+    status = 500
+    code = "internal_error"
+
+
+_UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
+
+
+def from_domain(exc: domain.DomainError) -> ApiError:
+    """The API error a domain error becomes."""
+    if isinstance(exc, domain.NotFound):
+        return NotFoundError(exc.message)
+    if isinstance(exc, domain.AlreadyExists):
+        return ConflictError(exc.message)
+    if isinstance(exc, domain.InvalidCredentials):
+        return Unauthorized("not authenticated", headers=_UNAUTHORIZED_HEADERS)
+    if isinstance(exc, domain.Forbidden):
+        return ForbiddenError(exc.message)
+    if isinstance(exc, domain.InvalidInput):
+        return ValidationFailed(exc.message)
+    if isinstance(exc, domain.RateLimited):
+        return TooManyRequests(exc.message, headers={"Retry-After": str(int(exc.retry_after) + 1)})
+    if isinstance(exc, domain.StorageUnavailable):
+        return ServiceUnavailable("the database is not available", headers={"Retry-After": "5"})
+    return InternalError("unexpected error")
+
+
+def _from_http(exc: web.HTTPException) -> ApiError:
+    if exc.status == 413:
+        return PayloadTooLarge("request body too large")
+    if exc.status == 404:
+        return NotFoundError("no such endpoint")
+    if exc.status == 405:
+        err = ApiError("method not allowed")
+        err.status, err.code = 405, "method_not_allowed"
+        return err
+    err = ApiError(exc.reason or "bad request")
+    err.status = exc.status
+    return err
+
+
+def _oauth_body(exc: ApiError) -> tuple[int, dict[str, str]]:
+    """RFC 6749 §5.2 body for a non-OAuth failure on an OAuth endpoint."""
+    code = {
+        401: "invalid_client",
+        429: "rate_limited",
+        503: "temporarily_unavailable",
+        500: "server_error",
+    }.get(exc.status, "invalid_request")
+    return exc.status, {"error": code, "error_description": exc.detail}
+
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _area(path: str) -> str:
+    if path in OAUTH_PATHS:
+        return "oauth"
+    if path.startswith(("/api/", "/.well-known/")) or path in ("/health", "/ready", "/metrics"):
+        return "api"
+    if path.startswith("/static/"):
+        return "static"
+    return "page"
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Render every error in the shape of the area it happened in; add security headers."""
+    request_id = uuid.uuid4().hex
+    request[REQUEST_ID] = request_id
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            exc.headers.update(PAGE_HEADERS if _area(request.path) == "page" else API_HEADERS)
+            raise
+        response = _render(request, _from_http(exc), request_id)
+    except OAuth2Error as exc:
+        response = _render_oauth(exc)
+    except ApiError as exc:
+        response = _render(request, exc, request_id)
+    except domain.DomainError as exc:
+        response = _render(request, from_domain(exc), request_id)
+    except Exception:
+        log.exception("unexpected error (request_id=%s)", request_id)
+        response = _render(request, InternalError("unexpected error"), request_id)
+    area = _area(request.path)
+    if area == "page":
+        response.headers.update(PAGE_HEADERS)
+    elif area != "static":
+        response.headers.update(API_HEADERS)
+    response.headers["X-Request-ID"] = request_id
+    return response
+
+
+def _render_oauth(exc: OAuth2Error) -> web.Response:
+    status = 401 if exc.error == "invalid_client" else int(exc.status_code or 400)
+    body = {"error": exc.error, "error_description": exc.description or exc.error}
+    headers = dict(NO_STORE)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="zenml"'
+    return web.json_response(body, status=status, headers=headers)
+
+
+def _render(request: web.Request, exc: ApiError, request_id: str) -> web.StreamResponse:
+    area = _area(request.path)
+    headers = dict(exc.headers)
+    if area == "oauth":
+        status, body = _oauth_body(exc)
+        return web.json_response(body, status=status, headers={**headers, **NO_STORE})
+    if area == "page":
+        response = aiohttp_jinja2.render_template(
+            "error.html",
+            request,
+            {
+                "status": exc.status,
+                "message": _page_message(exc),
+                "request_id": request_id,
+                "request": request,
+            },
+            status=exc.status,
+        )
+        response.headers.update(headers)
+        return response
+    body = {"error": exc.code, "detail": exc.detail, "request_id": request_id}
+    return web.json_response(body, status=exc.status, headers=headers)
+
+
+def _page_message(exc: ApiError) -> str:
+    if exc.status == 404:
+        return "This page does not exist."
+    if exc.status == 503:
+        return "The server cannot reach its database right now. Please try again shortly."
+    if exc.status >= 500:
+        return "Something went wrong on our side."
+    return exc.detail

@@ -1,0 +1,29 @@
+"""Every typed key the app and its requests carry, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from zenml_server.domain.clock import Clock
+from zenml_server.domain.models import Principal
+from zenml_server.settings import Settings
+
+if TYPE_CHECKING:
+    pass
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK = web.AppKey("clock", Clock)
+# Set by the start-up context (it needs I/O): the store and the services built over it.
+STORE = web.AppKey["Store"]("store")
+SERVICES = web.AppKey["Services"]("services")
+
+# A token request handler: (request, form fields) -> the token response.
+GrantHandler = Callable[[web.Request, dict[str, str]], Awaitable[web.Response]]
+# grant_type -> handler; each feature's setup() adds its own (see http/api/tokens.py).
+GRANTS = web.AppKey("grants", dict[str, GrantHandler])
+
+REQUEST_ID = web.RequestKey("request_id", str)
+PRINCIPAL = web.RequestKey("principal", Principal)

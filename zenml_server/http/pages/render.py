@@ -1,0 +1,20 @@
+"""Rendering a page: the template, its CSRF token and cookie."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from zenml_server.http.pages.session import csrf_cookie, csrf_token
+
+
+def render(
+    request: web.Request, template: str, context: Mapping[str, object], *, status: int = 200
+) -> web.Response:
+    """Render ``template`` with ``context`` plus ``csrf_token`` for its forms."""
+    full = {"csrf_token": csrf_token(request), "request": request, **context}
+    response = aiohttp_jinja2.render_template(template, request, full, status=status)
+    csrf_cookie(request, response)
+    return response

@@ -1,0 +1,95 @@
+"""The ``zenml-server`` command: serve (default) or migrate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import time
+
+from aiohttp import web
+
+from zenml_server import __version__
+from zenml_server.domain.clock import SystemClock
+from zenml_server.domain.errors import StorageUnavailable
+from zenml_server.settings import Settings, SettingsError, mask_url
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zenml-server", description="Self-hosted authentication server for ZenML clients."
+    )
+    parser.add_argument("--version", action="version", version=f"zenml-server {__version__}")
+    parser.add_argument("--host", help="address to listen on (ZENML_SERVER_HOST)")
+    parser.add_argument("--port", type=int, help="port to listen on (ZENML_SERVER_PORT)")
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("serve", help="run the server (the default)")
+    sub.add_parser("migrate", help="apply database migrations and exit")
+    return parser
+
+
+async def _migrate(settings: Settings) -> list[int]:
+    from zenml_server.storage.migrate import migrate
+    from zenml_server.storage.store import Store
+
+    store = await Store.open(settings.database_url, pool_size=1)
+    try:
+        return await migrate(store.db, SystemClock().now())
+    finally:
+        await store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ)
+    except SettingsError as exc:
+        print(f"zenml-server: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if args.command == "migrate":
+            applied = asyncio.run(_migrate(settings))
+            print(f"applied migrations: {applied}" if applied else "database is up to date")
+            return 0
+        return _serve(settings, host=args.host or settings.host, port=args.port or settings.port)
+    except StorageUnavailable as exc:
+        print(f"zenml-server: database {mask_url(settings.database_url)}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _serve(settings: Settings, *, host: str, port: int) -> int:
+    from zenml_server.http.app import create_app
+
+    started = time.perf_counter()
+    app = create_app(settings)
+    url = settings.url or f"http://{host}:{port}"
+
+    async def _ready(_app: web.Application) -> None:
+        elapsed = time.perf_counter() - started
+        print(
+            f"zenml-server {__version__} ready at {url} in {elapsed:.2f}s "
+            f"(database: {mask_url(settings.database_url)})\n"
+            f"Log in at {url}/login as {settings.admin_username!r}, "
+            f"or connect a client: zenml connect --url {url}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    app.on_startup.append(_ready)
+    try:
+        web.run_app(app, host=host, port=port, print=None, access_log=None)
+    except OSError as exc:
+        print(f"zenml-server: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""argon2id password hashing, run off the event loop.
+
+Verification of an unknown user's password runs against a dummy hash, so a login for a user
+that does not exist costs the same time as one for a user that does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+
+class Passwords:
+    """Hash and verify passwords in a small thread pool (argon2 releases the GIL)."""
+
+    def __init__(self, hasher: PasswordHasher | None = None, *, workers: int = 2) -> None:
+        self._hasher = hasher or PasswordHasher()
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
+        self._dummy_hash = self._hasher.hash("not a real password")
+
+    async def hash(self, password: str) -> str:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, self._hasher.hash, password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """True when ``password`` matches; with no hash (unknown user) spend the same time."""
+        loop = asyncio.get_running_loop()
+        target = password_hash or self._dummy_hash
+        ok = await loop.run_in_executor(self._pool, self._check, target, password)
+        return ok and password_hash is not None
+
+    def _check(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,74 @@
+"""Signed access tokens (JWT, HS256).
+
+A token says who (``sub``), through what (``kind``: user, device or api_key), and the
+generation of the credential it came from; whether that credential still works is decided
+on every request by ``services/auth.py``, not by the token alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from zenml_server.domain.clock import Clock
+from zenml_server.domain.errors import InvalidCredentials
+
+ALGORITHM = "HS256"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    expires: float
+
+
+class Tokens:
+    def __init__(self, secret: str, issuer: str, clock: Clock) -> None:
+        self._secret = secret
+        self._issuer = issuer
+        self._clock = clock
+        self._decoder = jwt.PyJWT(options={"verify_exp": False, "verify_iat": False})
+
+    def issue(self, kind: str, subject: str, lifetime: int, **claims: Any) -> IssuedToken:
+        """A token for ``subject`` valid ``lifetime`` seconds from now."""
+        now = self._clock.now()
+        payload = {
+            "iss": self._issuer,
+            "sub": subject,
+            "kind": kind,
+            "iat": int(now),
+            "exp": int(now) + lifetime,
+            "jti": uuid.uuid4().hex,
+            **claims,
+        }
+        token = jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+        return IssuedToken(token, lifetime, float(int(now) + lifetime))
+
+    def mac(self, purpose: str, value: str) -> str:
+        """A keyed digest of ``value`` for ``purpose`` (CSRF tokens and the like)."""
+        key = hmac.new(self._secret.encode(), purpose.encode(), hashlib.sha256).digest()
+        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The claims of a genuine, unexpired token; raise InvalidCredentials otherwise.
+
+        Expiry is checked against the injected clock, not the wall clock.
+        """
+        try:
+            claims: dict[str, Any] = self._decoder.decode(
+                token, self._secret, algorithms=[ALGORITHM], issuer=self._issuer
+            )
+        except jwt.PyJWTError:
+            raise InvalidCredentials("invalid token") from None
+        exp = claims.get("exp")
+        if not isinstance(exp, int) or exp <= self._clock.now():
+            raise InvalidCredentials("token expired")
+        if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("kind"), str):
+            raise InvalidCredentials("invalid token")
+        return claims

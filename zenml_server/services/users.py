@@ -1,0 +1,141 @@
+"""Users: the first admin, password login, creation and changes."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from zenml_server.domain.clock import Clock
+from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFound
+from zenml_server.domain.models import User
+from zenml_server.services.passwords import Passwords
+from zenml_server.services.rate_limit import RateLimiter
+from zenml_server.services.revocation import Revocations
+from zenml_server.services.tokens import IssuedToken, Tokens
+from zenml_server.storage.store import Store
+
+MAX_NAME_LENGTH = 128
+MIN_PASSWORD_LENGTH = 8
+
+
+def check_name(name: str) -> str:
+    """A user or account name: 1-128 printable characters, no surrounding spaces."""
+    if not name or len(name) > MAX_NAME_LENGTH or name != name.strip():
+        raise InvalidInput("name must be 1 to 128 characters without surrounding spaces")
+    if not name.isprintable():
+        raise InvalidInput("name must contain printable characters only")
+    return name
+
+
+@dataclass(frozen=True)
+class AdminBootstrap:
+    user: User
+    generated_password: str | None
+
+
+class UserService:
+    def __init__(
+        self,
+        store: Store,
+        passwords: Passwords,
+        tokens: Tokens,
+        revocations: Revocations,
+        clock: Clock,
+        *,
+        token_lifetime: int,
+    ) -> None:
+        self._store = store
+        self._passwords = passwords
+        self._tokens = tokens
+        self._revocations = revocations
+        self._clock = clock
+        self._token_lifetime = token_lifetime
+        self._per_ip = RateLimiter(clock, burst=20, per_minute=20, what="login attempts")
+        self._per_name = RateLimiter(clock, burst=10, per_minute=5, what="login attempts")
+
+    async def bootstrap_admin(self, name: str, password: str | None) -> AdminBootstrap | None:
+        """Create the first admin when the database has no users; None when it has some."""
+        if await self._store.users.count():
+            return None
+        generated = None
+        if password is None:
+            password = generated = secrets.token_urlsafe(18)
+        password_hash = await self._passwords.hash(password)
+        user = await self._store.users.create_first_admin(name, password_hash, self._clock.now())
+        return None if user is None else AdminBootstrap(user, generated)
+
+    async def authenticate(self, name: str, password: str, *, ip: str) -> User:
+        """The active user with this name and password; InvalidCredentials otherwise.
+
+        Rate limited per client address and per user name; an unknown name costs the same
+        argon2 verification as a known one.
+        """
+        self._per_ip.hit(ip)
+        self._per_name.hit(name)
+        user = await self._store.users.get_by_name(name)
+        ok = await self._passwords.verify(user.password_hash if user else None, password)
+        if user is None or not ok or not user.active:
+            raise InvalidCredentials("invalid username or password")
+        return user
+
+    def issue_token(self, user: User) -> IssuedToken:
+        return self._tokens.issue(
+            "user", user.id, self._token_lifetime, gen=user.credentials_generation
+        )
+
+    async def create(
+        self, name: str, password: str | None, *, is_admin: bool = False, active: bool = True
+    ) -> User:
+        check_name(name)
+        password_hash = None
+        if password is not None:
+            check_password(password)
+            password_hash = await self._passwords.hash(password)
+        return await self._store.users.create(
+            name, password_hash, is_admin=is_admin, active=active, now=self._clock.now()
+        )
+
+    async def list(self) -> Sequence[User]:
+        return await self._store.users.list()
+
+    async def find(self, name_or_id: str) -> User:
+        user = await self._store.users.get_by_name(name_or_id)
+        if user is None:
+            user = await self._store.users.get(name_or_id)
+        if user is None:
+            raise NotFound("no such user")
+        return user
+
+    async def update(
+        self,
+        name_or_id: str,
+        *,
+        password: str | None = None,
+        active: bool | None = None,
+        is_admin: bool | None = None,
+    ) -> User:
+        """Change a user; a new password or a deactivation ends every token they hold."""
+        user = await self.find(name_or_id)
+        password_hash = None
+        if password is not None:
+            check_password(password)
+            password_hash = await self._passwords.hash(password)
+        updated = await self._store.users.update(
+            user.id,
+            now=self._clock.now(),
+            password_hash=password_hash,
+            active=active,
+            is_admin=is_admin,
+        )
+        if updated is None:
+            raise NotFound("no such user")
+        await self._revocations.announce(f"user:{user.id}")
+        return updated
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"password must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > 1024:
+        raise InvalidInput("password must be at most 1024 characters")

@@ -1,0 +1,195 @@
+"""Server settings, read once from ``ZENML_SERVER_*`` environment variables.
+
+Every setting is declared in ``SPECS`` and documented in docs/settings.md (a test fails on an
+undocumented one). A bad value stops start-up with one line naming the variable.
+Tests build ``Settings(...)`` directly and never touch ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+PREFIX = "ZENML_SERVER_"
+
+
+class SettingsError(ValueError):
+    """A setting has a bad value; the message names the variable."""
+
+
+def default_database_url() -> str:
+    path = Path(platformdirs.user_data_dir("zenml-server")) / "zenml-server.sqlite"
+    return f"sqlite:///{path}"
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(default_factory=default_database_url)
+    host: str = "127.0.0.1"
+    port: int = 8080
+    url: str | None = None
+    admin_username: str = "admin"
+    admin_password: str | None = field(default=None, repr=False)
+    jwt_secret_key: str | None = field(default=None, repr=False)
+    jwt_token_expire_minutes: int = 60
+    session_expire_minutes: int = 720
+    device_expiration_minutes: int = 1440
+    trusted_device_expiration_minutes: int = 43200
+    device_auth_timeout: int = 300
+    device_auth_polling_interval: int = 5
+    max_failed_device_auth_attempts: int = 3
+    trusted_proxies: tuple[Network, ...] = ()
+    max_request_size: int = 65536
+    database_pool_size: int = 10
+    revocation_cache_ttl_seconds: float = 5.0
+    log_level: str = "INFO"
+
+    def __repr__(self) -> str:
+        shown = []
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in _SECRET_FIELDS and value is not None:
+                value = "********"
+            elif f.name == "database_url":
+                value = mask_url(value)
+            shown.append(f"{f.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Settings:
+        """Build settings from an environment mapping; raise SettingsError on a bad value."""
+        values: dict[str, Any] = {}
+        known = {PREFIX + name.upper() for name in SPECS}
+        for key in environ:
+            if key.startswith(PREFIX) and key not in known:
+                raise SettingsError(f"{key}: unknown setting (see docs/settings.md)")
+        for name, parse in SPECS.items():
+            var = PREFIX + name.upper()
+            raw = environ.get(var)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[name] = parse(raw)
+            except ValueError as exc:
+                raise SettingsError(f"{var}: {exc}") from None
+        return cls(**values)
+
+
+_SECRET_FIELDS = {"admin_password", "jwt_secret_key"}
+
+
+def mask_url(url: str) -> str:
+    """Hide the password in a database URL."""
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    if ":" in creds:
+        creds = creds.split(":", 1)[0] + ":********"
+    return f"{scheme}://{creds}@{host}"
+
+
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"expected a whole number, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"must be greater than 0, got {value}")
+    return value
+
+
+def _port(raw: str) -> int:
+    value = _positive_int(raw)
+    if value > 65535:
+        raise ValueError(f"not a TCP port: {value}")
+    return value
+
+
+def _positive_float(raw: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"expected a number, got {raw!r}") from None
+    if value <= 0:
+        raise ValueError(f"must be greater than 0, got {value}")
+    return value
+
+
+def _database_url(raw: str) -> str:
+    if raw.startswith("sqlite:///"):
+        path = raw[len("sqlite:///") :]
+        if not path.startswith("/"):
+            raise ValueError("sqlite URLs need an absolute path: sqlite:////abs/path.sqlite")
+        return raw
+    if raw.startswith(("postgresql://", "postgres://")):
+        return raw
+    raise ValueError("expected sqlite:////ABSOLUTE/PATH or postgresql://user:pass@host:port/db")
+
+
+def _url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError(f"expected an http:// or https:// URL, got {raw!r}")
+    return raw.rstrip("/")
+
+
+def _text(raw: str) -> str:
+    return raw
+
+
+def _log_level(raw: str) -> str:
+    level = raw.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+def _networks(raw: str) -> tuple[Network, ...]:
+    nets = []
+    for part in raw.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            nets.append(ipaddress.ip_network(part, strict=False))
+        except ValueError:
+            raise ValueError(f"not an IP address or network: {part!r}") from None
+    return tuple(nets)
+
+
+def _secret(raw: str) -> str:
+    if len(raw) < 32:
+        raise ValueError("must be at least 32 characters long")
+    return raw
+
+
+SPECS: dict[str, Callable[[str], Any]] = {
+    "database_url": _database_url,
+    "host": _text,
+    "port": _port,
+    "url": _url,
+    "admin_username": _text,
+    "admin_password": _text,
+    "jwt_secret_key": _secret,
+    "jwt_token_expire_minutes": _positive_int,
+    "session_expire_minutes": _positive_int,
+    "device_expiration_minutes": _positive_int,
+    "trusted_device_expiration_minutes": _positive_int,
+    "device_auth_timeout": _positive_int,
+    "device_auth_polling_interval": _positive_int,
+    "max_failed_device_auth_attempts": _positive_int,
+    "trusted_proxies": _networks,
+    "max_request_size": _positive_int,
+    "database_pool_size": _positive_int,
+    "revocation_cache_ttl_seconds": _positive_float,
+    "log_level": _log_level,
+}

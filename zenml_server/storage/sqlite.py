@@ -1,0 +1,152 @@
+"""SQLite through aiosqlite: the embedded engine for one machine.
+
+WAL mode with a busy timeout; one writer connection (writes are serialised by SQLite anyway,
+and an asyncio lock keeps one coroutine's transaction from interleaving with another's) and
+one reader connection for plain SELECTs, which WAL lets run beside a write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import aiosqlite
+
+from zenml_server.domain.errors import StorageUnavailable
+from zenml_server.storage.db import Row, UniqueViolation
+
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+_BUSY_TIMEOUT_MS = 5000
+
+
+def _translate(sql: str, cache: dict[str, str] = {}) -> str:  # noqa: B006 - a deliberate memo
+    out = cache.get(sql)
+    if out is None:
+        out = cache[sql] = _PLACEHOLDER.sub(r"?\1", sql)
+    return out
+
+
+def _convert(exc: Exception) -> Exception:
+    if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
+        return UniqueViolation(str(exc))
+    if isinstance(exc, sqlite3.OperationalError):
+        return StorageUnavailable(f"sqlite: {exc}")
+    return exc
+
+
+class _SqliteConnection:
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def fetch(self, sql: str, *args: Any) -> Sequence[Row]:
+        try:
+            async with self._conn.execute(_translate(sql), args) as cur:
+                rows = await cur.fetchall()
+                return cast(list[Row], rows)
+        except sqlite3.Error as exc:
+            raise _convert(exc) from None
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        try:
+            async with self._conn.execute(_translate(sql), args) as cur:
+                return cast(Row | None, await cur.fetchone())
+        except sqlite3.Error as exc:
+            raise _convert(exc) from None
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = await self.fetchrow(sql, *args)
+        return None if row is None else row[0]  # type: ignore[index]
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        try:
+            async with self._conn.execute(_translate(sql), args) as cur:
+                return cur.rowcount
+        except sqlite3.Error as exc:
+            raise _convert(exc) from None
+
+
+class SqliteDatabase:
+    """A database file opened for one process."""
+
+    dialect: Literal["sqlite"] = "sqlite"
+
+    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
+        self._writer = _SqliteConnection(writer)
+        self._reader = _SqliteConnection(reader)
+        self._raw = (writer, reader)
+        self._write_lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str) -> SqliteDatabase:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        conns = []
+        try:
+            for _ in range(2):
+                conn = await aiosqlite.connect(path, isolation_level=None)
+                conns.append(conn)
+                conn.row_factory = sqlite3.Row
+                await conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+                await conn.execute("PRAGMA foreign_keys = ON")
+                await conn.execute("PRAGMA journal_mode = WAL")
+                await conn.execute("PRAGMA synchronous = NORMAL")
+        except (sqlite3.Error, OSError) as exc:
+            for conn in conns:
+                await conn.close()
+            raise StorageUnavailable(f"sqlite: cannot open {path}: {exc}") from None
+        return cls(conns[0], conns[1])
+
+    async def close(self) -> None:
+        for conn in self._raw:
+            await conn.close()
+
+    async def ping(self) -> None:
+        await self._reader.fetchval("SELECT 1")
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_SqliteConnection]:
+        async with self._write_lock:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._writer
+            except BaseException:
+                await self._writer.execute("ROLLBACK")
+                raise
+            await self._writer.execute("COMMIT")
+
+    async def fetch(self, sql: str, *args: Any) -> Sequence[Row]:
+        if _is_read(sql):
+            return await self._reader.fetch(sql, *args)
+        async with self.transaction() as conn:
+            return await conn.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        if _is_read(sql):
+            return await self._reader.fetchrow(sql, *args)
+        async with self.transaction() as conn:
+            return await conn.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        row = await self.fetchrow(sql, *args)
+        return None if row is None else row[0]  # type: ignore[index]
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        async with self.transaction() as conn:
+            return await conn.execute(sql, *args)
+
+    async def listen(self, channel: str) -> AsyncIterator[str]:
+        # SQLite has no notifications; other processes learn of changes from the
+        # change log that services poll (see services/revocation.py).
+        await asyncio.Event().wait()
+        yield ""  # pragma: no cover - never reached
+
+    async def notify(self, channel: str, payload: str) -> None:
+        return None
+
+
+def _is_read(sql: str) -> bool:
+    return sql.lstrip()[:6].upper() == "SELECT"

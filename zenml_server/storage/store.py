@@ -1,0 +1,42 @@
+"""All the stores over one database: what services are given."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zenml_server.storage.changes import ChangeLog
+from zenml_server.storage.db import Database, open_database
+from zenml_server.storage.devices import DeviceStore
+from zenml_server.storage.server_settings import ServerSettingsStore
+from zenml_server.storage.service_accounts import ServiceAccountStore
+from zenml_server.storage.users import SessionStore, UserStore
+
+
+@dataclass(frozen=True)
+class Store:
+    db: Database
+    server_settings: ServerSettingsStore
+    users: UserStore
+    sessions: SessionStore
+    devices: DeviceStore
+    service_accounts: ServiceAccountStore
+    changes: ChangeLog
+
+    @classmethod
+    def over(cls, db: Database) -> Store:
+        return cls(
+            db=db,
+            server_settings=ServerSettingsStore(db),
+            users=UserStore(db),
+            sessions=SessionStore(db),
+            devices=DeviceStore(db),
+            service_accounts=ServiceAccountStore(db),
+            changes=ChangeLog(db),
+        )
+
+    @classmethod
+    async def open(cls, url: str, *, pool_size: int = 10) -> Store:
+        return cls.over(await open_database(url, pool_size=pool_size))
+
+    async def close(self) -> None:
+        await self.db.close()

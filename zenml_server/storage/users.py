@@ -1,0 +1,160 @@
+"""Users and their browser sessions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from zenml_server.domain.errors import AlreadyExists
+from zenml_server.domain.models import User, WebSession
+from zenml_server.storage.changes import ChangeLog
+from zenml_server.storage.db import Database, Row, UniqueViolation
+
+_USER_COLUMNS = (
+    "id, name, password_hash, is_admin, active, credentials_generation, created, updated"
+)
+
+
+def _user(row: Row) -> User:
+    return User(
+        id=row["id"],
+        name=row["name"],
+        password_hash=row["password_hash"],
+        is_admin=bool(row["is_admin"]),
+        active=bool(row["active"]),
+        created=float(row["created"]),
+        updated=float(row["updated"]),
+        credentials_generation=int(row["credentials_generation"]),
+    )
+
+
+class UserStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self, name: str, password_hash: str | None, *, is_admin: bool, active: bool, now: float
+    ) -> User:
+        """Insert a user; raise AlreadyExists when the name is taken."""
+        user_id = str(uuid.uuid4())
+        try:
+            row = await self._db.fetchrow(
+                f"INSERT INTO users (id, name, password_hash, is_admin, active, created, updated) "
+                f"VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {_USER_COLUMNS}",
+                user_id,
+                name,
+                password_hash,
+                is_admin,
+                active,
+                now,
+            )
+        except UniqueViolation:
+            raise AlreadyExists(f"a user named {name!r} already exists") from None
+        assert row is not None
+        return _user(row)
+
+    async def create_first_admin(self, name: str, password_hash: str, now: float) -> User | None:
+        """Create an admin only when there are no users at all; None when some exist.
+
+        Safe against replicas starting together: the check and insert are one transaction.
+        """
+        async with self._db.transaction() as conn:
+            if await conn.fetchval("SELECT count(*) FROM users"):
+                return None
+            row = await conn.fetchrow(
+                f"INSERT INTO users (id, name, password_hash, is_admin, active, created, updated) "
+                f"VALUES ($1, $2, $3, TRUE, TRUE, $4, $4) "
+                f"ON CONFLICT (name) DO NOTHING RETURNING {_USER_COLUMNS}",
+                str(uuid.uuid4()),
+                name,
+                password_hash,
+                now,
+            )
+        return None if row is None else _user(row)
+
+    async def get(self, user_id: str) -> User | None:
+        """The user with this id, or None."""
+        row = await self._db.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE id = $1", user_id)
+        return None if row is None else _user(row)
+
+    async def get_by_name(self, name: str) -> User | None:
+        """The user with this exact name, or None."""
+        row = await self._db.fetchrow(f"SELECT {_USER_COLUMNS} FROM users WHERE name = $1", name)
+        return None if row is None else _user(row)
+
+    async def list(self) -> Sequence[User]:
+        """All users, by name."""
+        rows = await self._db.fetch(f"SELECT {_USER_COLUMNS} FROM users ORDER BY name")
+        return [_user(r) for r in rows]
+
+    async def update(
+        self,
+        user_id: str,
+        *,
+        now: float,
+        password_hash: str | None = None,
+        active: bool | None = None,
+        is_admin: bool | None = None,
+    ) -> User | None:
+        """Change the given fields; None when the user does not exist.
+
+        A new password or a deactivation moves the credentials generation on (ending every
+        token issued before) and drops the user's browser sessions.
+        """
+        ends_credentials = password_hash is not None or active is False
+        async with self._db.transaction() as conn:
+            row = await conn.fetchrow(
+                f"UPDATE users SET "
+                f"password_hash = COALESCE($2, password_hash), "
+                f"active = COALESCE($3, active), "
+                f"is_admin = COALESCE($4, is_admin), "
+                f"credentials_generation = credentials_generation + $5, "
+                f"updated = $6 WHERE id = $1 RETURNING {_USER_COLUMNS}",
+                user_id,
+                password_hash,
+                active,
+                is_admin,
+                1 if ends_credentials else 0,
+                now,
+            )
+            if row is not None and ends_credentials:
+                await conn.execute("DELETE FROM web_sessions WHERE user_id = $1", user_id)
+                await ChangeLog.record(conn, f"user:{user_id}", now)
+        return None if row is None else _user(row)
+
+    async def count(self) -> int:
+        return int(await self._db.fetchval("SELECT count(*) FROM users"))
+
+
+class SessionStore:
+    """Browser sessions, keyed by the digest of the cookie value."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(self, digest: str, user_id: str, *, now: float, expires: float) -> None:
+        await self._db.execute(
+            "INSERT INTO web_sessions (digest, user_id, created, expires) VALUES ($1, $2, $3, $4)",
+            digest,
+            user_id,
+            now,
+            expires,
+        )
+
+    async def get(self, digest: str, now: float) -> WebSession | None:
+        """The live session with this digest, or None when unknown or expired."""
+        row = await self._db.fetchrow(
+            "SELECT user_id, created, expires FROM web_sessions WHERE digest = $1 AND expires > $2",
+            digest,
+            now,
+        )
+        if row is None:
+            return None
+        return WebSession(row["user_id"], float(row["created"]), float(row["expires"]))
+
+    async def delete(self, digest: str) -> None:
+        await self._db.execute("DELETE FROM web_sessions WHERE digest = $1", digest)
+
+    async def prune(self, now: float) -> int:
+        """Delete expired sessions; return how many."""
+        return await self._db.execute("DELETE FROM web_sessions WHERE expires <= $1", now)
