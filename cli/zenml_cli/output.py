@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Callable, Sequence
+from datetime import UTC
 from typing import Any
 
 from zenml_cli.config import parse_timestamp
@@ -34,7 +35,7 @@ def timestamp(value: Any) -> str:
         parsed = parse_timestamp(str(value))
     except ValueError:
         return str(value)
-    return parsed.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return parsed.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def text(value: Any) -> str:
