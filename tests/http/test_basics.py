@@ -96,3 +96,26 @@ async def test_duplicate_user_is_conflict(client: Any, admin_token: str) -> None
         "/api/v1/users", json={"name": "dave", "password": "x" * 10}, headers=bearer(admin_token)
     )
     assert resp.status == 409
+
+
+async def test_responses_match_openapi(client: Any, admin_token: str) -> None:
+    """Real responses of the core endpoints match the served OpenAPI document."""
+    from tests.openapi_check import checked
+
+    await checked(await client.get("/health"))
+    await checked(await client.get("/ready"))
+    await checked(await client.get("/api/v1/info"))
+    await checked(await client.get("/api/v1/current-user"))
+    await checked(await client.get("/api/v1/current-user", headers=bearer(admin_token)))
+    await checked(await client.post("/api/v1/login", data={"grant_type": "nope"}))
+    await checked(await client.get("/api/v1/users", headers=bearer(admin_token)))
+    await checked(
+        await client.post(
+            "/api/v1/users",
+            json={"name": "olga", "password": "x" * 12},
+            headers=bearer(admin_token),
+        )
+    )
+    await checked(await client.get("/api/v1/users/nobody", headers=bearer(admin_token)))
+    served = await (await client.get("/api/v1/openapi.json")).json()
+    assert served["openapi"] == "3.1.0" and "/api/v1/login" in served["paths"]

@@ -1,18 +1,60 @@
-"""GET /api/v1/openapi.json: the OpenAPI 3.1 description of the API."""
+"""GET /api/v1/openapi.json: the OpenAPI 3.1 description of the API.
+
+Each feature describes its own endpoints in ``http/openapi/<feature>.json`` (``paths`` and
+``components.schemas``); the document served is their union, built once per process.
+"""
 
 from __future__ import annotations
 
+import functools
+import json
 from importlib import resources
+from typing import Any
 
 from aiohttp import web
 
+from zenml_server import __version__
 
-def load() -> bytes:
-    return resources.files("zenml_server.http").joinpath("openapi.json").read_bytes()
+
+@functools.cache
+def document() -> dict[str, Any]:
+    """The merged OpenAPI document."""
+    doc: dict[str, Any] = {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "zenml-server",
+            "version": __version__,
+            "description": "Device login, service accounts and API keys for ZenML clients.",
+        },
+        "paths": {},
+        "components": {
+            "schemas": {},
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+    folder = resources.files("zenml_server.http.openapi")
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".json"):
+            continue
+        part = json.loads(entry.read_text(encoding="utf-8"))
+        for path, item in part.get("paths", {}).items():
+            if path in doc["paths"]:
+                raise RuntimeError(f"{entry.name}: path {path} is described twice")
+            doc["paths"][path] = item
+        for name, schema in part.get("components", {}).get("schemas", {}).items():
+            if name in doc["components"]["schemas"]:
+                raise RuntimeError(f"{entry.name}: schema {name} is described twice")
+            doc["components"]["schemas"][name] = schema
+    return doc
+
+
+@functools.cache
+def _body() -> bytes:
+    return json.dumps(document()).encode()
 
 
 async def openapi_json(request: web.Request) -> web.Response:
-    return web.Response(body=load(), content_type="application/json")
+    return web.Response(body=_body(), content_type="application/json")
 
 
 def setup(app: web.Application) -> None:
