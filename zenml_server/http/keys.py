@@ -12,7 +12,9 @@ from zenml_server.domain.models import Principal
 from zenml_server.settings import Settings
 
 if TYPE_CHECKING:
-    pass
+    from zenml_server.http.context import Services  # noqa: F401 - named in a string below
+    from zenml_server.storage.store import Store  # noqa: F401 - named in a string below
+
 
 SETTINGS = web.AppKey("settings", Settings)
 CLOCK = web.AppKey("clock", Clock)
