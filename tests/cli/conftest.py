@@ -1,0 +1,242 @@
+"""A real zenml-server in a subprocess, and a runner for the CLI in-process against it.
+
+The server is started once per test session on a free port with its own SQLite file; each test
+gets its own config directory, so tests never share CLI credentials.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from zenml_cli.config import Config, Credentials
+from zenml_cli.main import main
+
+REPO = Path(__file__).resolve().parents[2]
+ADMIN_PASSWORD = "cli-tests-admin-password"
+JWT_SECRET = "cli-tests-jwt-secret-0123456789abcdef0123456789"
+START_TIMEOUT_SECONDS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class Server:
+    url: str
+    admin_password: str
+    log: Path
+
+    def api(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        form: dict[str, str] | None = None,
+        body: Any = None,
+    ) -> tuple[int, Any]:
+        """One request straight to the server (not through the CLI): (status, JSON or None)."""
+        headers = {"Accept": "application/json"}
+        data = None
+        if form is not None:
+            data = urllib.parse.urlencode(form).encode()
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        elif body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        request = urllib.request.Request(  # noqa: S310 (the test server: always http)
+            self.url + path, data=data, headers=headers, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310
+                raw = answer.read()
+                status = answer.status
+        except urllib.error.HTTPError as error:
+            with error:
+                raw = error.read()
+                status = error.code
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, raw.decode(errors="replace")
+
+    def admin_token(self) -> str:
+        status, body = self.api(
+            "POST",
+            "/api/v1/login",
+            form={"grant_type": "password", "username": "admin", "password": self.admin_password},
+        )
+        assert status == 200, body
+        token: str = body["access_token"]
+        return token
+
+
+def server_env(database: Path) -> dict[str, str]:
+    """The test process's environment minus any ZENML_* setting, plus the server's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENML_")}
+    env.update(
+        ZENML_SERVER_DATABASE_URL=f"sqlite:///{database}",
+        ZENML_SERVER_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        ZENML_SERVER_JWT_SECRET_KEY=JWT_SECRET,
+        # 1 s, with the server's ±1 s tolerance, lets the CLI poll again at once (fake sleep).
+        ZENML_SERVER_DEVICE_AUTH_POLLING_INTERVAL="1",
+    )
+    return env
+
+
+def wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"zenml-server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(url + "/health", timeout=1) as answer:  # noqa: S310
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)  # process start-up only: bounded by START_TIMEOUT_SECONDS
+    pytest.fail(f"zenml-server did not answer /health:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A real zenml-server on SQLite, for the whole session."""
+    directory = tmp_path_factory.mktemp("zenml-server")
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = directory / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "zenml_server", "--host", "127.0.0.1", "--port", str(port)],
+            env=server_env(directory / "db.sqlite"),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=REPO,
+        )
+    try:
+        wait_for_health(url, process, log)
+        yield Server(url=url, admin_password=ADMIN_PASSWORD, log=log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+class Cli:
+    """Runs ``zenml ARGV`` in-process with its own config directory and explicit environment."""
+
+    def __init__(self, config_dir: Path) -> None:
+        self.config_dir = config_dir
+        self.env = {"ZENML_CONFIG_PATH": str(config_dir)}
+
+    def __call__(
+        self,
+        *argv: str,
+        env: dict[str, str] | None = None,
+        stdin: str = "",
+        on_sleep: Callable[[str], None] | None = None,
+        open_browser: Callable[[str], bool] | None = None,
+    ) -> Result:
+        out, err = io.StringIO(), io.StringIO()
+        sleeps: list[float] = []
+
+        def sleep(seconds: float) -> None:
+            sleeps.append(seconds)
+            if len(sleeps) > 50:
+                raise RuntimeError("the CLI kept polling: the test's approval never landed")
+            if on_sleep is not None:
+                on_sleep(out.getvalue())
+
+        code = main(
+            list(argv),
+            env={**self.env, **(env or {})},
+            stdout=out,
+            stderr=err,
+            stdin=io.StringIO(stdin),
+            sleep=sleep,
+            open_browser=open_browser or (lambda url: False),
+        )
+        return Result(code, out.getvalue(), err.getvalue())
+
+    def config(self) -> Config:
+        return Config(self.config_dir)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> Cli:
+    """The CLI, with nothing stored yet."""
+    return Cli(tmp_path / "zenml")
+
+
+@pytest.fixture
+def admin_cli(cli: Cli, server: Server) -> Cli:
+    """The CLI connected to the server as the admin, the way `zenml up` connects it."""
+    cli.config().store(
+        server.url,
+        Credentials(kind="password", username="admin", password=server.admin_password),
+    )
+    return cli
+
+
+def unique(prefix: str) -> str:
+    """A name no other test uses (the server lives for the whole session)."""
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def approve_by_code(server: Server, *, trust: bool = False) -> Callable[[str], None]:
+    """An ``on_sleep`` hook: the first time the CLI waits, the admin approves the shown code."""
+    done: list[str] = []
+
+    def hook(output: str) -> None:
+        if done:
+            return
+        match = re.search(r"Your code: (\S+)", output)
+        assert match, output
+        status, body = server.api(
+            "POST",
+            "/api/v1/devices/verify",
+            token=server.admin_token(),
+            body={"user_code": match.group(1), "trusted_device": trust},
+        )
+        assert status == 200, body
+        done.append(match.group(1))
+
+    return hook
+
+
+def one_error_line(result: Result) -> bool:
+    """The failure shape every command keeps: exactly one ``Error: ...`` line on stderr."""
+    return result.code != 0 and result.err.startswith("Error: ") and result.err.count("\n") == 1
