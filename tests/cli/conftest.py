@@ -20,11 +20,12 @@ import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from zenml_cli.config import Config, Credentials
+from zenml_cli.config import Config, Credentials, format_timestamp
 from zenml_cli.main import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -45,6 +46,7 @@ class Server:
     url: str
     admin_password: str
     log: Path
+    _admin_login: dict[str, Any] | None = None
 
     def api(
         self,
@@ -82,14 +84,28 @@ class Server:
         except ValueError:
             return status, raw.decode(errors="replace")
 
+    def admin_login(self) -> dict[str, Any]:
+        """The admin's token response, logged in once per session.
+
+        The server rate-limits password logins per user name (a burst of 10), so tests share
+        this one login instead of each logging in again.
+        """
+        if self._admin_login is None:
+            status, body = self.api(
+                "POST",
+                "/api/v1/login",
+                form={
+                    "grant_type": "password",
+                    "username": "admin",
+                    "password": self.admin_password,
+                },
+            )
+            assert status == 200, body
+            self._admin_login = body
+        return self._admin_login
+
     def admin_token(self) -> str:
-        status, body = self.api(
-            "POST",
-            "/api/v1/login",
-            form={"grant_type": "password", "username": "admin", "password": self.admin_password},
-        )
-        assert status == 200, body
-        token: str = body["access_token"]
+        token: str = self.admin_login()["access_token"]
         return token
 
 
@@ -204,9 +220,17 @@ def cli(tmp_path: Path) -> Cli:
 @pytest.fixture
 def admin_cli(cli: Cli, server: Server) -> Cli:
     """The CLI connected to the server as the admin, the way `zenml up` connects it."""
+    login = server.admin_login()
+    expires_at = datetime.now(UTC) + timedelta(seconds=login["expires_in"])
     cli.config().store(
         server.url,
-        Credentials(kind="password", username="admin", password=server.admin_password),
+        Credentials(
+            kind="password",
+            access_token=login["access_token"],
+            expires_at=format_timestamp(expires_at),
+            username="admin",
+            password=server.admin_password,
+        ),
     )
     return cli
 
