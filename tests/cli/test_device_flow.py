@@ -149,3 +149,29 @@ def test_server_errors_and_bad_json_are_one_line(tmp_path: Path) -> None:
 
 def _now() -> datetime:
     return datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+
+
+def test_ctrl_c_while_waiting_is_aborted_130(tmp_path: Path) -> None:
+    """Ctrl-C during the wait prints 'Aborted.' and exits 130, storing nothing."""
+    start = {
+        "device_code": "dc",
+        "user_code": "WDJB-MJHT",
+        "verification_uri": "http://x/devices/verify",
+        "expires_in": 300,
+        "interval": 5,
+    }
+
+    def interrupted(_: float) -> None:
+        raise KeyboardInterrupt
+
+    err = io.StringIO()
+    with scripted_server([(200, start)]) as server:
+        code = main(
+            ["connect", "--url", server.url, "--no-browser"],
+            env={"ZENML_CONFIG_PATH": str(tmp_path)},
+            stdout=io.StringIO(),
+            stderr=err,
+            sleep=interrupted,
+        )
+    assert (code, err.getvalue()) == (130, "Aborted.\n")
+    assert json.loads((tmp_path / "config.json").read_text()).get("servers", {}) == {}
