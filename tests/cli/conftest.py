@@ -164,6 +164,17 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             process.wait()
 
 
+class Browser:
+    """Stands in for the user's browser: records the URLs the CLI asks it to open."""
+
+    def __init__(self) -> None:
+        self.opened: list[str] = []
+
+    def __call__(self, url: str) -> bool:
+        self.opened.append(url)
+        return True
+
+
 @dataclass
 class Result:
     code: int

@@ -6,7 +6,7 @@ import json
 
 from zenml_cli.config import Credentials
 
-from tests.cli.conftest import Cli, Server, approve_by_code, free_port, one_error_line
+from tests.cli.conftest import Browser, Cli, Server, approve_by_code, free_port, one_error_line
 
 
 def test_status_when_nothing_is_stored(cli: Cli) -> None:
@@ -59,19 +59,19 @@ def test_a_rejected_device_token_asks_to_connect_again(cli: Cli, server: Server)
 
 def test_device_flow_connects_and_devices_can_be_managed(cli: Cli, server: Server) -> None:
     """connect prints the code, opens the browser, polls until approved, then lists/locks."""
-    opened: list[str] = []
+    browser = Browser()
     result = cli(
         "connect",
         "--url",
         server.url,
         env={"DISPLAY": ":0"},
         on_sleep=approve_by_code(server, trust=True),
-        open_browser=lambda url: opened.append(url) is None,
+        open_browser=browser,
     )
     assert result.code == 0, result.err
     assert "Your code: " in result.out and "Waiting for approval" in result.out
     assert f"Connected to {server.url} as admin." in result.out
-    assert len(opened) == 1 and opened[0].startswith(server.url)
+    assert len(browser.opened) == 1 and browser.opened[0].startswith(server.url)
 
     stored = cli.config().credentials(server.url)
     assert stored is not None and stored.kind == "device" and stored.device_id

@@ -12,6 +12,7 @@ from zenml_cli import device_flow
 from zenml_cli.errors import CLIError
 from zenml_cli.main import main
 
+from tests.cli.conftest import Browser
 from tests.cli.scripted_server import scripted_server
 
 AUTH = device_flow.Authorization(
@@ -112,7 +113,7 @@ def test_connect_denied_exits_non_zero_and_stores_nothing(tmp_path: Path) -> Non
         "expires_in": 300,
         "interval": 1,
     }
-    opened: list[str] = []
+    browser = Browser()
     out, err = io.StringIO(), io.StringIO()
     with scripted_server([(200, start), _pending(), _pending("access_denied")]) as server:
         code = main(
@@ -121,11 +122,11 @@ def test_connect_denied_exits_non_zero_and_stores_nothing(tmp_path: Path) -> Non
             stdout=out,
             stderr=err,
             sleep=lambda _: None,
-            open_browser=lambda url: opened.append(url) is None,
+            open_browser=browser,
         )
     assert code == 1
     assert "WDJB-MJHT" in out.getvalue()
-    assert opened == [start["verification_uri_complete"]]
+    assert browser.opened == [start["verification_uri_complete"]]
     assert err.getvalue().count("\n") == 1 and err.getvalue().startswith("Error: ")
     servers = json.loads((tmp_path / "config.json").read_text()).get("servers", {})
     assert servers == {}
