@@ -142,3 +142,19 @@ def test_device_commands_by_prefix(admin_cli: Cli, server: Server) -> None:
     assert f"Deleted device {device_id}" in deleted.out
     gone = admin_cli("authorized-device", "describe", device_id)
     assert one_error_line(gone)
+
+
+def test_logout_revokes_the_token_on_the_server(cli: Cli, server: Server) -> None:
+    """logout revokes the stored token (RFC 7009) and forgets the server locally."""
+    cli.config().store(
+        server.url,
+        Credentials(kind="password", username="admin", password=server.admin_password),
+    )
+    assert cli("status").code == 0
+    token = cli.config().credentials(server.url).access_token  # type: ignore[union-attr]
+    result = cli("logout")
+    assert result.code == 0, result.err
+    assert f"Revoked the token and forgot the credentials for {server.url}." in result.out
+    assert result.err == ""
+    assert cli.config().credentials(server.url) is None
+    assert server.api("GET", "/api/v1/current-user", token=token)[0] == 401

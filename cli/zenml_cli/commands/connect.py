@@ -117,10 +117,13 @@ def run_disconnect(rt: Runtime, args: argparse.Namespace) -> int:
     revoked = False
     if credentials.access_token:
         try:
-            send("POST", url + "/api/v1/revoke", form={"token": credentials.access_token})
-            revoked = True
+            answer = send("POST", url + "/api/v1/revoke", form={"token": credentials.access_token})
         except ConnectionFailed as failure:
             rt.err(f"Warning: could not revoke the token ({failure.message}).")
+        else:
+            revoked = answer.status == 200
+            if not revoked:
+                rt.err(f"Warning: the server did not revoke the token (HTTP {answer.status}).")
     config.forget(url)
     what = "Revoked the token and forgot" if revoked else "Forgot"
     rt.out(f"{what} the credentials for {url}.")
