@@ -159,6 +159,8 @@ def _from_http(exc: web.HTTPException) -> ApiError:
 
 def _oauth_body(exc: ApiError) -> tuple[int, dict[str, str]]:
     """RFC 6749 §5.2 body for a non-OAuth failure on an OAuth endpoint."""
+    if exc.status == 422:
+        return 400, {"error": "invalid_request", "error_description": exc.detail}
     code = {
         401: "invalid_client",
         429: "rate_limited",

@@ -42,7 +42,7 @@ def available(dialect: str) -> list[Migration]:
     return [found[v] for v in sorted(found)]
 
 
-def _statements(sql: str) -> list[str]:
+def statements(sql: str) -> list[str]:
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
     return [stmt.strip() for stmt in "\n".join(lines).split(";") if stmt.strip()]
 
@@ -73,7 +73,7 @@ async def migrate(db: Database, now: float) -> list[int]:
         for migration in available(db.dialect):
             if migration.version in done:
                 continue
-            for statement in _statements(migration.sql):
+            for statement in statements(migration.sql):
                 await conn.execute(statement)
             await conn.execute(
                 "INSERT INTO schema_migrations (version, name, applied) VALUES ($1, $2, $3)",

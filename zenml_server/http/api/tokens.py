@@ -53,7 +53,9 @@ async def login(request: web.Request) -> web.Response:
     try:
         fields = await read_form(request)
     except ApiError as exc:
-        raise InvalidRequestError(description=exc.detail) from None
+        # RFC 6749 §5.2: a malformed request is 400; size and media type keep their status.
+        status = exc.status if exc.status in (413, 415) else 400
+        raise InvalidRequestError(description=exc.detail, status_code=status) from None
     grant_type = fields.get("grant_type") or PASSWORD_GRANT
     handler = request.app[GRANTS].get(grant_type)
     if handler is None:

@@ -1,0 +1,108 @@
+"""Bad input gets a clear 4xx in the documented shape, and changes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.builders import bearer
+from tests.openapi_check import checked
+from zenml_server.storage.store import Store
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+async def _user_count(store: Store) -> int:
+    return await store.users.count()
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b"username=admin&password=" + b"x" * 70_000, FORM, 413),
+        (b'{"username": "admin"}', {"Content-Type": "application/json"}, 415),
+        (b"username=\xff\xfe&password=x", FORM, 400),
+        (b"username=a&username=b&password=x", FORM, 400),
+        (b"username=admin", FORM, 400),
+        (b"%%%", FORM, 400),
+        (b"grant_type=client_credentials", FORM, 400),
+        (b"username=admin&password=a%00b", FORM, 400),
+    ],
+    ids=["huge", "json", "not-utf8", "repeated", "missing", "garbled", "grant", "nul"],
+)
+async def test_token_endpoint_refuses_bad_forms(
+    client: Any, store: Store, body: bytes, headers: dict[str, str], status: int
+) -> None:
+    """Malformed token requests answer RFC 6749 JSON with no-store, never a 500."""
+    resp = await client.post("/api/v1/login", data=body, headers=headers)
+    assert resp.status == status
+    payload = await checked(resp)
+    assert set(payload) == {"error", "error_description"}
+    assert resp.headers["Cache-Control"] == "no-store"
+
+
+async def test_unknown_grant_type_is_unsupported(client: Any) -> None:
+    """An unknown grant_type answers unsupported_grant_type."""
+    resp = await client.post("/api/v1/login", data={"grant_type": "magic"})
+    assert (await resp.json())["error"] == "unsupported_grant_type"
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b'{"name": "' + b"x" * 70_000 + b'"}', {"Content-Type": "application/json"}, 413),
+        (b"name=x", FORM, 415),
+        (b"{not json", {"Content-Type": "application/json"}, 422),
+        (b'["a list"]', {"Content-Type": "application/json"}, 422),
+        (b'{"name": 5}', {"Content-Type": "application/json"}, 422),
+        (b'{"name": "ok", "is_admin": "yes"}', {"Content-Type": "application/json"}, 422),
+        (b'{"name": "ok", "password": "short"}', {"Content-Type": "application/json"}, 422),
+        (b'{"name": " padded "}', {"Content-Type": "application/json"}, 422),
+        (b'{"name": "\xff"}', {"Content-Type": "application/json"}, 422),
+    ],
+    ids=["huge", "form", "garbled", "list", "type", "bool", "weak", "spaces", "not-utf8"],
+)
+async def test_api_refuses_bad_json_and_changes_nothing(
+    client: Any, store: Store, admin_token: str, body: bytes, headers: dict[str, str], status: int
+) -> None:
+    """Malformed API bodies answer the documented error shape and create nothing."""
+    before = await _user_count(store)
+    resp = await client.post("/api/v1/users", data=body, headers={**headers, **bearer(admin_token)})
+    assert resp.status == status
+    payload = await checked(resp)
+    assert payload["request_id"] == resp.headers["X-Request-ID"]
+    assert await _user_count(store) == before
+
+
+async def test_unknown_api_path_is_json_404(client: Any) -> None:
+    """An unknown API path answers the JSON error shape."""
+    resp = await client.get("/api/v1/nothing-here")
+    assert resp.status == 404
+    assert (await resp.json())["error"] == "not_found"
+
+
+async def test_wrong_method_is_json_405(client: Any) -> None:
+    """A wrong method on an API path answers 405 in the JSON error shape."""
+    resp = await client.delete("/api/v1/info")
+    assert resp.status == 405
+    assert (await resp.json())["error"] == "method_not_allowed"
+
+
+async def test_unknown_page_is_html_404(client: Any) -> None:
+    """An unknown page renders the error page, with the page security headers."""
+    resp = await client.get("/no-such-page")
+    assert resp.status == 404
+    assert "text/html" in resp.headers["Content-Type"]
+    assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert "Traceback" not in await resp.text()
+
+
+@pytest.mark.parametrize(
+    "header", ["Bearer", "Bearer ", "Basic abc", "Bearer not.a.jwt", "x" * 5000]
+)
+async def test_garbage_credentials_are_401(client: Any, header: str) -> None:
+    """Garbled Authorization headers answer 401, never 500."""
+    resp = await client.get("/api/v1/current-user", headers={"Authorization": header})
+    assert resp.status == 401
+    await checked(resp)
