@@ -165,3 +165,16 @@ async def admin_token(client: TestClient[web.Request, web.Application]) -> str:
     assert resp.status == 200, await resp.text()
     token: str = (await resp.json())["access_token"]
     return token
+
+
+_MUST_RUN_IN_CI = ("postgres", "browser", "compat")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI a test that needs PostgreSQL, the browser or the real client may not skip."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if IN_CI and report.skipped and any(item.get_closest_marker(m) for m in _MUST_RUN_IN_CI):
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where it must run: {report.longrepr}"
