@@ -229,6 +229,12 @@ def cli(tmp_path: Path) -> Cli:
 
 
 @pytest.fixture
+def workload(tmp_path: Path) -> Cli:
+    """A second CLI installation (its own config dir), e.g. a CI job using an API key."""
+    return Cli(tmp_path / "workload")
+
+
+@pytest.fixture
 def admin_cli(cli: Cli, server: Server) -> Cli:
     """The CLI connected to the server as the admin, the way `zenml up` connects it."""
     login = server.admin_login()

@@ -11,6 +11,7 @@ import pytest
 from zenml_cli import device_flow
 from zenml_cli.errors import CLIError
 from zenml_cli.main import main
+from zenml_cli.runtime import Runtime
 
 from tests.cli.conftest import Browser
 from tests.cli.scripted_server import scripted_server
@@ -176,3 +177,55 @@ def test_ctrl_c_while_waiting_is_aborted_130(tmp_path: Path) -> None:
         )
     assert (code, err.getvalue()) == (130, "Aborted.\n")
     assert json.loads((tmp_path / "config.json").read_text()).get("servers", {}) == {}
+
+
+@pytest.mark.parametrize(
+    ("env", "platform", "expected"),
+    [
+        ({"DISPLAY": ":0"}, "linux", True),
+        ({}, "linux", False),
+        ({"DISPLAY": ":0", "SSH_CONNECTION": "10.0.0.1 5 10.0.0.2 22"}, "linux", False),
+        ({}, "darwin", True),
+        ({"SSH_TTY": "/dev/pts/1"}, "darwin", False),
+    ],
+)
+def test_browser_is_only_opened_where_one_can_appear(
+    env: dict[str, str], platform: str, expected: bool
+) -> None:
+    """No browser over SSH or on Linux without a display; elsewhere, try."""
+    rt = Runtime(
+        env=env,
+        stdout=io.StringIO(),
+        stderr=io.StringIO(),
+        stdin=io.StringIO(),
+        sleep=lambda _: None,
+        platform=platform,
+    )
+    assert rt.browser_available() is expected
+
+
+def test_no_browser_prints_the_url_and_opens_nothing(tmp_path: Path) -> None:
+    """--no-browser shows the URL and the code, and leaves the browser alone."""
+    start = {
+        "device_code": "dc",
+        "user_code": "WDJB-MJHT",
+        "verification_uri": "http://x/devices/verify",
+        "verification_uri_complete": "http://x/devices/verify?code=WDJB-MJHT",
+        "expires_in": 300,
+        "interval": 1,
+    }
+    browser = Browser()
+    out = io.StringIO()
+    with scripted_server([(200, start), _pending("expired_token")]) as server:
+        code = main(
+            ["connect", "--url", server.url, "--no-browser"],
+            env={"ZENML_CONFIG_PATH": str(tmp_path), "DISPLAY": ":0"},
+            stdout=out,
+            stderr=io.StringIO(),
+            sleep=lambda _: None,
+            open_browser=browser,
+        )
+    assert code == 1
+    assert browser.opened == []
+    assert str(start["verification_uri_complete"]) in out.getvalue()
+    assert "Your code: WDJB-MJHT" in out.getvalue()

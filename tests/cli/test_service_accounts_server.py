@@ -36,18 +36,18 @@ def test_create_prints_the_key_once_with_how_to_use_it(admin_cli: Cli, server: S
 
 
 def test_connect_with_api_key_stores_it_and_says_who(
-    cli: Cli, admin_cli: Cli, server: Server
+    workload: Cli, admin_cli: Cli, server: Server
 ) -> None:
     """`connect --url URL --api-key KEY` logs in, stores the key 0600, names the account."""
     name = unique("deployer")
     key = _create_account(admin_cli, name)
-    result = cli("connect", "--url", server.url, "--api-key", key)
+    result = workload("connect", "--url", server.url, "--api-key", key)
     assert result.code == 0, result.err
     assert f"as service account {name}" in result.out
-    stored = cli.config().credentials(server.url)
+    stored = workload.config().credentials(server.url)
     assert stored is not None and (stored.kind, stored.api_key) == ("api_key", key)
-    assert (cli.config().path.stat().st_mode & 0o777) == 0o600
-    status = cli("status")
+    assert (workload.config().path.stat().st_mode & 0o777) == 0o600
+    status = workload("status")
     assert status.code == 0, status.err
     assert f"User:          {name}" in status.out
     assert "Auth method:   api_key" in status.out
@@ -62,18 +62,18 @@ def test_a_bad_api_key_is_refused_in_one_line(cli: Cli, server: Server) -> None:
 
 
 def test_environment_variables_need_nothing_stored(
-    cli: Cli, admin_cli: Cli, server: Server
+    workload: Cli, admin_cli: Cli, server: Server
 ) -> None:
     """ZENML_STORE_URL + ZENML_STORE_API_KEY make commands work with an empty config dir."""
     name = unique("lambda")
     key = _create_account(admin_cli, name)
     env = {"ZENML_STORE_URL": server.url, "ZENML_STORE_API_KEY": key}
-    result = cli("status", env=env)
+    result = workload("status", env=env)
     assert result.code == 0, result.err
     assert f"User:          {name}" in result.out
     assert "from the environment" in result.out
     assert result.err == ""
-    assert not cli.config_dir.exists()
+    assert not workload.config_dir.exists()
 
 
 def test_environment_variables_win_over_stored_login(admin_cli: Cli, server: Server) -> None:
@@ -117,7 +117,7 @@ def test_list_describe_and_json(admin_cli: Cli) -> None:
 
 
 def test_rotate_with_retain_keeps_the_old_key_for_a_while(
-    cli: Cli, admin_cli: Cli, server: Server
+    workload: Cli, admin_cli: Cli, server: Server
 ) -> None:
     """rotate --retain 60 prints a new key and until when the old one works; both work now."""
     name = unique("rotating")
@@ -128,11 +128,11 @@ def test_rotate_with_retain_keeps_the_old_key_for_a_while(
     new_key = re.search(r"--api-key (\S+)", result.out)
     assert new_key and new_key.group(1) != old_key
     for key in (old_key, new_key.group(1)):
-        assert cli("connect", "--url", server.url, "--api-key", key).code == 0
+        assert workload("connect", "--url", server.url, "--api-key", key).code == 0
 
 
 def test_rotate_without_retain_retires_the_old_key(
-    cli: Cli, admin_cli: Cli, server: Server
+    workload: Cli, admin_cli: Cli, server: Server
 ) -> None:
     """rotate without --retain: the previous key stops working at once."""
     name = unique("strict")
@@ -140,11 +140,11 @@ def test_rotate_without_retain_retires_the_old_key(
     rotated = admin_cli("service-account", "api-key", name, "rotate", "default", "-o", "json")
     assert rotated.code == 0, rotated.err
     assert json.loads(rotated.out)["key"] != old_key
-    assert one_error_line(cli("connect", "--url", server.url, "--api-key", old_key))
+    assert one_error_line(workload("connect", "--url", server.url, "--api-key", old_key))
 
 
 def test_deactivating_the_account_or_the_key_locks_it_out(
-    cli: Cli, admin_cli: Cli, server: Server
+    workload: Cli, admin_cli: Cli, server: Server
 ) -> None:
     """`update --active false` on the account, or on the key, makes the key useless at once."""
     name = unique("deactivated")
@@ -152,15 +152,15 @@ def test_deactivating_the_account_or_the_key_locks_it_out(
     off = admin_cli("service-account", "update", name, "--active", "false")
     assert off.code == 0, off.err
     assert "deactivated" in off.out
-    assert one_error_line(cli("connect", "--url", server.url, "--api-key", key))
+    assert one_error_line(workload("connect", "--url", server.url, "--api-key", key))
     assert admin_cli("service-account", "update", name, "--active", "true").code == 0
-    assert cli("connect", "--url", server.url, "--api-key", key).code == 0
+    assert workload("connect", "--url", server.url, "--api-key", key).code == 0
 
     key_off = admin_cli(
         "service-account", "api-key", name, "update", "default", "--active", "false"
     )
     assert key_off.code == 0, key_off.err
-    refused = cli("status")
+    refused = workload("status")
     assert one_error_line(refused)
 
 
