@@ -55,25 +55,21 @@ def oauth_error(response: Response) -> tuple[str, str]:
 
 def login_with_api_key(url: str, api_key: str, now: datetime) -> Token:
     """Exchange an API key for a short-lived token (grant_type=zenml-api-key)."""
-    response = send(
-        "POST", url + LOGIN_PATH, form={"grant_type": "zenml-api-key", "password": api_key}
-    )
-    if response.status in (400, 401):
-        _, description = oauth_error(response)
-        reason = f": {description}" if description else ""
-        raise CLIError(f"the server rejected the API key{reason}")
-    raise_for_status(response)
-    return token_from_login(response.json(), now)
+    form = {"grant_type": "zenml-api-key", "password": api_key}
+    return _login(url, form, now, refused="the server rejected the API key")
 
 
 def login_with_password(url: str, username: str, password: str, now: datetime) -> Token:
-    """Log in with a username and password (grant_type=password)."""
+    """Log in with a username and password (grant_type=password, RFC 6749 §4.3)."""
     form = {"grant_type": "password", "username": username, "password": password}
+    return _login(url, form, now, refused="the server rejected the username or password")
+
+
+def _login(url: str, form: dict[str, str], now: datetime, *, refused: str) -> Token:
     response = send("POST", url + LOGIN_PATH, form=form)
     if response.status in (400, 401):
         _, description = oauth_error(response)
-        reason = f": {description}" if description else ""
-        raise CLIError(f"the server rejected the username or password{reason}")
+        raise CLIError(f"{refused}: {description}" if description else refused)
     raise_for_status(response)
     return token_from_login(response.json(), now)
 

@@ -164,8 +164,9 @@ class Config:
         self._save()
 
     def servers(self) -> dict[str, Any]:
-        servers = self._data.setdefault("servers", {})
-        assert isinstance(servers, dict)
+        servers = self._data.get("servers")
+        if not isinstance(servers, dict):
+            servers = self._data["servers"] = {}
         return servers
 
     def credentials(self, url: str) -> Credentials | None:
