@@ -45,6 +45,8 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
 
 
 def run_connect(rt: Runtime, args: argparse.Namespace) -> int:
+    if args.url and args.url_arg and normalize_url(args.url) != normalize_url(args.url_arg):
+        raise CLIError(f"two URLs given ({args.url_arg} and --url {args.url}); give one")
     raw_url = args.url or args.url_arg or rt.env.get(ENV_STORE_URL) or rt.config().active_url
     if not raw_url:
         raise CLIError("which server? give it with --url URL")

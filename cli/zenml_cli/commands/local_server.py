@@ -141,6 +141,8 @@ def run_up(rt: Runtime, args: argparse.Namespace) -> int:
 
 def _spawn(executable: str, arguments: list[str], env: dict[str, str], log_file: Path) -> int:
     """Start the server in its own process group (Ctrl-C here must not stop it), output to log."""
+    if not hasattr(os, "posix_spawn"):
+        raise CLIError("`zenml up` needs Linux or macOS; start zenml-server yourself instead")
     log_flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
     try:
         return os.posix_spawn(
