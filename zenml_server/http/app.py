@@ -18,8 +18,8 @@ from zenml_server.http.api import service_accounts as service_accounts_api
 from zenml_server.http.context import services_context
 from zenml_server.http.errors import error_middleware
 from zenml_server.http.keys import CLOCK, SETTINGS, STORE
+from zenml_server.http.pages import device_verify, login
 from zenml_server.http.pages import devices as devices_pages
-from zenml_server.http.pages import login
 from zenml_server.http.pages import service_accounts as service_accounts_pages
 from zenml_server.settings import Settings
 from zenml_server.storage.store import Store
@@ -54,6 +54,7 @@ def create_app(
         service_accounts_api,
         openapi_doc,
         login,
+        device_verify,
         devices_pages,
         service_accounts_pages,
     ):

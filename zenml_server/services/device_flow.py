@@ -1,15 +1,108 @@
-"""The device authorization grant (RFC 8628). Filled in by the device-flow work."""
+"""The device authorization grant (RFC 8628), and the device tokens it issues.
+
+- ``authorize``: a CLI asks (§3.1-3.2); a pending authorization is stored with digests of
+  its codes.
+- ``preview`` / ``decide``: a logged-in user looks at it, then approves or denies (§3.3).
+- ``poll``: the CLI asks for its token (§3.4-3.5); the checks run in the order of §3.5 and
+  the token is issued at most once, by a conditional UPDATE in the transaction that signs it.
+- ``verify_token``: every request with a device token checks the device from the per-process
+  credential cache, so a lock or delete is refused on the very next request.
+"""
 
 from __future__ import annotations
 
+import enum
+import hmac
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
 from zenml_server.domain.clock import Clock
-from zenml_server.services.auth import Authenticator
+from zenml_server.domain.errors import DomainError, InvalidCredentials, InvalidInput
+from zenml_server.domain.models import Device, DeviceStatus, Principal, PrincipalKind
+from zenml_server.domain.secrets import (
+    digest,
+    format_user_code,
+    new_token,
+    new_user_code,
+    normalize_user_code,
+)
+from zenml_server.services.auth import Authenticator, principal_for
 from zenml_server.services.housekeeping import Housekeeping
 from zenml_server.services.last_used import LastUsed
+from zenml_server.services.rate_limit import RateLimiter
 from zenml_server.services.revocation import Revocations
-from zenml_server.services.tokens import Tokens
+from zenml_server.services.tokens import IssuedToken, Tokens
 from zenml_server.settings import Settings
+from zenml_server.storage.db import UniqueViolation
+from zenml_server.storage.devices import DeviceMetadata, DeviceStore
 from zenml_server.storage.store import Store
+
+TOKEN_KIND = "device"  # noqa: S105 - a token kind, not a secret
+# RFC 8628 §3.5: each slow_down adds 5 seconds to the interval, for good.
+SLOW_DOWN_STEP = 5
+# How much earlier than the interval a poll may come and still count as on time.
+POLL_JITTER = 1.0
+_MAX_DEVICE_CODE_LENGTH = 128
+_CODE_ATTEMPTS = 5
+
+
+class PollError(enum.StrEnum):
+    """The RFC 8628 §3.5 / RFC 6749 §5.2 answers a poll can get instead of a token."""
+
+    INVALID_GRANT = "invalid_grant"
+    EXPIRED_TOKEN = "expired_token"  # noqa: S105 - an RFC 8628 error code
+    SLOW_DOWN = "slow_down"
+    ACCESS_DENIED = "access_denied"
+    AUTHORIZATION_PENDING = "authorization_pending"
+
+
+class PollRefused(DomainError):
+    """A token request that gets no token (yet); ``error`` says which RFC answer."""
+
+    def __init__(self, error: PollError, message: str) -> None:
+        super().__init__(message)
+        self.error = error
+
+
+class CodeProblem(enum.StrEnum):
+    """Why a user code typed by a person cannot be approved."""
+
+    WRONG = "wrong"
+    EXPIRED = "expired"
+    USED = "used"
+    LOCKED = "locked"
+
+
+class CodeRefused(DomainError):
+    """A user code that does not lead to an approvable authorization."""
+
+    def __init__(self, problem: CodeProblem, message: str) -> None:
+        super().__init__(message)
+        self.problem = problem
+
+
+_CODE_MESSAGES = {
+    CodeProblem.WRONG: "no device login is waiting for this code",
+    CodeProblem.EXPIRED: "this code has expired",
+    CodeProblem.USED: "this code was already used",
+    CodeProblem.LOCKED: "this device login is locked after too many wrong codes",
+}
+
+
+def _refused(problem: CodeProblem) -> CodeRefused:
+    return CodeRefused(problem, _CODE_MESSAGES[problem])
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """What the CLI is told (RFC 8628 §3.2); the codes are shown here and nowhere else."""
+
+    device: Device
+    device_code: str
+    user_code: str  # formatted, XXXX-XXXX
+    expires_in: int
+    interval: int
 
 
 class DeviceFlow:
@@ -25,3 +118,267 @@ class DeviceFlow:
         settings: Settings,
     ) -> None:
         self._store = store
+        self._devices: DeviceStore = store.devices
+        self._tokens = tokens
+        self._auth = auth
+        self._revocations = revocations
+        self._last_used = last_used
+        self._clock = clock
+        self._settings = settings
+        self._authorize_per_ip = RateLimiter(
+            clock, burst=20, per_minute=20, what="device authorizations"
+        )
+        self._code_per_user = RateLimiter(clock, burst=10, per_minute=10, what="code attempts")
+        self._code_per_ip = RateLimiter(clock, burst=20, per_minute=20, what="code attempts")
+        auth.register_token_kind(TOKEN_KIND, self.verify_token)
+        last_used.register(TOKEN_KIND, self._devices.touch_many)
+        housekeeping.register(
+            "device_authorizations",
+            lambda: self._devices.prune_expired_authorizations(clock.now()),
+        )
+
+    # -- the CLI's side ----------------------------------------------------------------------
+
+    async def authorize(self, client_id: str, metadata: DeviceMetadata) -> Authorization:
+        """Record a pending authorization (RFC 8628 §3.1); never touches an existing device.
+
+        Raises InvalidInput for a client_id that is not a UUID, RateLimited past the
+        per-address budget.
+        """
+        client_id = _client_id(client_id)
+        self._authorize_per_ip.hit(metadata.ip_address or "")
+        now = self._clock.now()
+        timeout = self._settings.device_auth_timeout
+        interval = self._settings.device_auth_polling_interval
+        for attempt in range(_CODE_ATTEMPTS):
+            device_code, user_code = new_token(32), new_user_code()
+            try:
+                device = await self._devices.create_authorization(
+                    client_id=client_id,
+                    device_code_digest=digest(device_code),
+                    user_code_digest=digest(user_code),
+                    expires=now + timeout,
+                    interval=interval,
+                    metadata=metadata,
+                    now=now,
+                )
+            except UniqueViolation:
+                # A user code collides once in ~2**34 draws per stored code: draw again.
+                if attempt == _CODE_ATTEMPTS - 1:
+                    raise
+                continue
+            return Authorization(
+                device, device_code, format_user_code(user_code), timeout, interval
+            )
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def poll(self, client_id: str, device_code: str) -> tuple[IssuedToken, Device]:
+        """The token for an approved authorization, once (RFC 8628 §3.4-3.5).
+
+        Checks, in order: unknown code (or another client's) -> invalid_grant, counted as a
+        failed attempt against the client's pending authorizations; expired ->
+        expired_token; too fast -> slow_down (+5 s for good); denied or locked ->
+        access_denied; pending -> authorization_pending. Raises PollRefused for each.
+        """
+        now = self._clock.now()
+        try:
+            client_id = _client_id(client_id)
+        except InvalidInput:
+            raise PollRefused(PollError.INVALID_GRANT, "unknown device code") from None
+        device = None
+        if len(device_code) <= _MAX_DEVICE_CODE_LENGTH:
+            device = await self._devices.get_by_device_code(digest(device_code))
+        if device is None or not hmac.compare_digest(device.client_id, client_id):
+            await self._count_failure(client_id=client_id)
+            raise PollRefused(PollError.INVALID_GRANT, "unknown device code")
+        if _spent(device):
+            raise PollRefused(PollError.INVALID_GRANT, "this device code was already used")
+        if device.expires <= now:
+            raise PollRefused(PollError.EXPIRED_TOKEN, "the device code has expired")
+        too_fast = (
+            device.last_poll is not None and now - device.last_poll < device.interval - POLL_JITTER
+        )
+        interval = device.interval + SLOW_DOWN_STEP if too_fast else device.interval
+        on_time = await self._devices.record_poll(
+            device.id, seen_last_poll=device.last_poll, interval=interval, now=now
+        )
+        if too_fast or not on_time:
+            raise PollRefused(
+                PollError.SLOW_DOWN, f"polling too fast: wait at least {interval} seconds"
+            )
+        if device.status in (DeviceStatus.DENIED, DeviceStatus.LOCKED):
+            raise PollRefused(PollError.ACCESS_DENIED, "the device login was denied or locked")
+        if device.status is DeviceStatus.PENDING:
+            raise PollRefused(PollError.AUTHORIZATION_PENDING, "waiting for the user to approve")
+        return await self._issue(device, now)
+
+    async def _issue(self, device: Device, now: float) -> tuple[IssuedToken, Device]:
+        user = None if device.user_id is None else await self._auth.user(device.user_id)
+        if user is None or not user.active:
+            raise PollRefused(PollError.ACCESS_DENIED, "the approving user is not active")
+        settings = self._settings
+        minutes = (
+            settings.trusted_device_expiration_minutes
+            if device.trusted_device
+            else settings.device_expiration_minutes
+        )
+        async with self._store.db.transaction() as conn:
+            issued = self._tokens.issue(
+                TOKEN_KIND,
+                user.id,
+                minutes * 60,
+                device_id=device.id,
+                gen=user.credentials_generation,
+            )
+            active = await DeviceStore.activate(
+                conn, device.id, token_expires=issued.expires, now=now
+            )
+        if active is None:
+            # Another poll won, or the code expired or was locked in between.
+            current = await self._devices.get(device.id)
+            if current is not None and not _spent(current) and current.expires <= now:
+                raise PollRefused(PollError.EXPIRED_TOKEN, "the device code has expired")
+            if current is not None and current.status is DeviceStatus.LOCKED:
+                raise PollRefused(PollError.ACCESS_DENIED, "the device login was locked")
+            raise PollRefused(PollError.INVALID_GRANT, "this device code was already used")
+        return issued, active
+
+    # -- the user's side ---------------------------------------------------------------------
+
+    async def preview(
+        self, user_id: str, user_code: str, *, device_id: str | None, ip: str
+    ) -> Device:
+        """The authorization waiting for this code, to show before approving.
+
+        Rate limited per user and per address; a wrong code for ``device_id`` counts toward
+        its lock. Raises CodeRefused (wrong, expired, used, locked) or RateLimited.
+        """
+        device = await self._find(user_id, user_code, device_id=device_id, ip=ip)
+        _check_approvable(device, self._clock.now())
+        return device
+
+    async def decide(
+        self,
+        user_id: str,
+        user_code: str,
+        *,
+        device_id: str | None,
+        ip: str,
+        approve: bool,
+        trusted: bool = False,
+    ) -> Device:
+        """Approve (optionally as trusted) or deny the authorization waiting for this code."""
+        device = await self._find(user_id, user_code, device_id=device_id, ip=ip)
+        now = self._clock.now()
+        _check_approvable(device, now)
+        decided = await self._devices.decide(
+            device.id, user_id=user_id, approve=approve, trusted=trusted, now=now
+        )
+        if decided is None:
+            # Changed since we looked (approved elsewhere, locked, expired): say how.
+            current = await self._devices.get(device.id)
+            if current is None:
+                raise _refused(CodeProblem.WRONG)
+            _check_approvable(current, now)
+            raise _refused(CodeProblem.USED)
+        if not approve:
+            await self._revocations.announce(f"device:{device.id}")
+        return decided
+
+    async def _find(self, user_id: str, typed: str, *, device_id: str | None, ip: str) -> Device:
+        self._code_per_ip.hit(ip)
+        self._code_per_user.hit(user_id)
+        code = normalize_user_code(typed)
+        found = None if code is None else await self._devices.get_by_user_code(digest(code))
+        if device_id is not None and (
+            found is None or not hmac.compare_digest(found.id, device_id)
+        ):
+            if await self._count_failure(device_id=device_id):
+                raise _refused(CodeProblem.LOCKED)
+            raise _refused(CodeProblem.WRONG)
+        if found is None:
+            raise _refused(CodeProblem.WRONG)
+        return found
+
+    async def _count_failure(self, *, device_id: str | None = None, client_id: str = "") -> bool:
+        """Count a wrong code; True when that locked an authorization."""
+        changed = await self._devices.count_failed_attempt(
+            max_attempts=self._settings.max_failed_device_auth_attempts,
+            now=self._clock.now(),
+            device_id=device_id,
+            client_id=client_id,
+        )
+        locked = [f"device:{d.id}" for d in changed if d.status is DeviceStatus.LOCKED]
+        if locked:
+            await self._revocations.announce(*locked)
+        return bool(locked)
+
+    # -- device tokens -----------------------------------------------------------------------
+
+    async def verify_token(self, claims: dict[str, Any]) -> Principal:
+        """The principal of a device token while its device is active, unexpired and the
+        user's; from the per-process cache, so no database round trip when nothing changed."""
+        device_id = claims.get("device_id")
+        if not isinstance(device_id, str):
+            raise InvalidCredentials("invalid credentials")
+        device = await self._revocations.cache.get(
+            f"device:{device_id}", lambda: self._devices.get(device_id)
+        )
+        now = self._clock.now()
+        if (
+            device is None
+            or device.status is not DeviceStatus.ACTIVE
+            or device.expires <= now
+            or device.user_id != claims["sub"]
+        ):
+            raise InvalidCredentials("invalid credentials")
+        user = await self._auth.active_user(claims["sub"], claims.get("gen"))
+        self._last_used.mark(TOKEN_KIND, device_id, now)
+        return principal_for(
+            user, PrincipalKind.DEVICE, device_id=device_id, expires=float(claims["exp"])
+        )
+
+    async def revoke(self, token: str) -> bool:
+        """RFC 7009: revoke a device token by deleting its device; False when there was
+        nothing to revoke (unknown, expired or not a device token)."""
+        try:
+            claims = self._auth.token_claims(token)
+        except InvalidCredentials:
+            return False
+        device_id = claims.get("device_id")
+        if claims.get("kind") != TOKEN_KIND or not isinstance(device_id, str):
+            return False
+        device = await self._devices.get(device_id)
+        if device is None or device.user_id != claims["sub"]:
+            return False
+        deleted = await self._devices.delete(device_id, self._clock.now())
+        await self._revocations.announce(f"device:{device_id}")
+        return deleted
+
+
+def _client_id(raw: str) -> str:
+    """The canonical form of a client_id (the CLI installation's UUID)."""
+    try:
+        return str(uuid.UUID(raw))
+    except ValueError:
+        raise InvalidInput("client_id must be a UUID") from None
+
+
+def _spent(device: Device) -> bool:
+    """True once the device code was exchanged for a token."""
+    return device.status is DeviceStatus.ACTIVE or (
+        device.approved and device.last_login is not None
+    )
+
+
+def _check_approvable(device: Device, now: float) -> None:
+    """Raise CodeRefused unless a user can still approve or deny this authorization."""
+    if device.status is DeviceStatus.LOCKED:
+        raise _refused(CodeProblem.LOCKED)
+    if device.status is DeviceStatus.PENDING and device.expires > now:
+        return
+    if device.status in (DeviceStatus.PENDING, DeviceStatus.EXPIRED) or (
+        device.status is DeviceStatus.DENIED and device.expires <= now
+    ):
+        raise _refused(CodeProblem.EXPIRED)
+    raise _refused(CodeProblem.USED)

@@ -1,10 +1,295 @@
-"""Device authorizations and authorized devices (RFC 8628). Filled in by the device-flow work."""
+"""Device authorizations and authorized devices (RFC 8628).
+
+One row per authorization: created ``pending`` by the CLI, approved (``verified``) or
+``denied`` by a user, turned ``active`` when its token is collected, ``locked`` by its owner
+or by too many wrong codes. The device code and the user code are kept only as digests and
+looked up through their unique indexes.
+
+Every change that can take a credential back is logged in ``credential_changes`` in the same
+transaction (``device:<id>``); the caller announces it after commit.
+"""
 
 from __future__ import annotations
 
-from zenml_server.storage.db import Database
+import uuid
+from dataclasses import dataclass
+
+from zenml_server.domain.models import Device, DeviceStatus
+from zenml_server.storage.changes import ChangeLog
+from zenml_server.storage.db import Connection, Database, Row
+
+# The owner's name comes from a scalar subquery so that UPDATE … RETURNING carries it too.
+_COLUMNS = (
+    "id, client_id, user_id, status, approved, trusted_device, expires, interval, last_poll, "
+    "failed_auth_attempts, hostname, os, python_version, client_version, ip_address, "
+    "created, updated, last_login, "
+    "(SELECT users.name FROM users WHERE users.id = devices.user_id) AS user_name"
+)
+# The statuses of an authorization whose codes still mean something.
+_CODE_PHASE = "('pending', 'verified')"
+
+
+def _opt_float(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
+
+
+def _device(row: Row) -> Device:
+    return Device(
+        id=row["id"],
+        client_id=row["client_id"],
+        user_id=row["user_id"],
+        status=DeviceStatus(row["status"]),
+        trusted_device=bool(row["trusted_device"]),
+        expires=float(row["expires"]),
+        interval=int(row["interval"]),
+        last_poll=_opt_float(row["last_poll"]),
+        failed_auth_attempts=int(row["failed_auth_attempts"]),
+        hostname=row["hostname"],
+        os=row["os"],
+        python_version=row["python_version"],
+        client_version=row["client_version"],
+        ip_address=row["ip_address"],
+        created=float(row["created"]),
+        updated=float(row["updated"]),
+        last_login=_opt_float(row["last_login"]),
+        approved=bool(row["approved"]),
+        user_name=row["user_name"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceMetadata:
+    """What a device says about itself when it asks (all optional, already trimmed)."""
+
+    hostname: str | None = None
+    os: str | None = None
+    python_version: str | None = None
+    client_version: str | None = None
+    ip_address: str | None = None
 
 
 class DeviceStore:
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    # -- the authorization grant -------------------------------------------------------------
+
+    async def create_authorization(
+        self,
+        *,
+        client_id: str,
+        device_code_digest: str,
+        user_code_digest: str,
+        expires: float,
+        interval: int,
+        metadata: DeviceMetadata,
+        now: float,
+    ) -> Device:
+        """Insert a pending authorization; raise UniqueViolation when a code digest is taken."""
+        row = await self._db.fetchrow(
+            "INSERT INTO devices (id, client_id, status, device_code_digest, user_code_digest, "
+            "expires, interval, hostname, os, python_version, client_version, ip_address, "
+            "created, updated) "
+            "VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) "
+            f"RETURNING {_COLUMNS}",
+            str(uuid.uuid4()),
+            client_id,
+            device_code_digest,
+            user_code_digest,
+            expires,
+            interval,
+            metadata.hostname,
+            metadata.os,
+            metadata.python_version,
+            metadata.client_version,
+            metadata.ip_address,
+            now,
+        )
+        assert row is not None
+        return _device(row)
+
+    async def get_by_device_code(self, device_code_digest: str) -> Device | None:
+        """The authorization with this device code digest, or None."""
+        row = await self._db.fetchrow(
+            f"SELECT {_COLUMNS} FROM devices WHERE device_code_digest = $1", device_code_digest
+        )
+        return None if row is None else _device(row)
+
+    async def get_by_user_code(self, user_code_digest: str) -> Device | None:
+        """The authorization with this user code digest, or None."""
+        row = await self._db.fetchrow(
+            f"SELECT {_COLUMNS} FROM devices WHERE user_code_digest = $1", user_code_digest
+        )
+        return None if row is None else _device(row)
+
+    async def record_poll(
+        self, device_id: str, *, seen_last_poll: float | None, interval: int, now: float
+    ) -> bool:
+        """Set ``last_poll`` to ``now`` and the interval, only if no other poll came between.
+
+        A compare-and-set on ``last_poll``: False when ``last_poll`` is no longer
+        ``seen_last_poll`` (a concurrent poll won) or the row is gone.
+        """
+        changed = await self._db.execute(
+            "UPDATE devices SET last_poll = $2, interval = $3 "
+            "WHERE id = $1 AND last_poll IS NOT DISTINCT FROM CAST($4 AS DOUBLE PRECISION)",
+            device_id,
+            now,
+            interval,
+            seen_last_poll,
+        )
+        return changed == 1
+
+    async def count_failed_attempt(
+        self, *, max_attempts: int, now: float, device_id: str | None = None, client_id: str = ""
+    ) -> list[Device]:
+        """Count a wrong code against authorizations still in their code phase.
+
+        Either the one with ``device_id``, or every pending/verified one of ``client_id``.
+        Reaching ``max_attempts`` locks them (and logs the change). Returns the rows changed.
+        """
+        where = "id = $3" if device_id is not None else "client_id = $3"
+        async with self._db.transaction() as conn:
+            rows = await conn.fetch(
+                "UPDATE devices SET failed_auth_attempts = failed_auth_attempts + 1, "
+                "status = CASE WHEN failed_auth_attempts + 1 >= $1 THEN 'locked' ELSE status END, "
+                f"updated = $2 WHERE {where} AND status IN {_CODE_PHASE} RETURNING {_COLUMNS}",
+                max_attempts,
+                now,
+                device_id if device_id is not None else client_id,
+            )
+            devices = [_device(r) for r in rows]
+            for device in devices:
+                if device.status is DeviceStatus.LOCKED:
+                    await ChangeLog.record(conn, f"device:{device.id}", now)
+        return devices
+
+    async def decide(
+        self, device_id: str, *, user_id: str, approve: bool, trusted: bool, now: float
+    ) -> Device | None:
+        """Approve (``verified``) or deny a pending authorization whose codes still work.
+
+        One conditional UPDATE: None when it is no longer pending or has expired, so an
+        approval can never resurrect a consumed, denied, locked or expired code.
+        """
+        async with self._db.transaction() as conn:
+            row = await conn.fetchrow(
+                "UPDATE devices SET status = $2, approved = $3, user_id = $4, "
+                "trusted_device = $5, updated = $6 "
+                f"WHERE id = $1 AND status = 'pending' AND expires > $6 RETURNING {_COLUMNS}",
+                device_id,
+                DeviceStatus.VERIFIED.value if approve else DeviceStatus.DENIED.value,
+                approve,
+                user_id,
+                approve and trusted,
+                now,
+            )
+            if row is not None and not approve:
+                await ChangeLog.record(conn, f"device:{device_id}", now)
+        return None if row is None else _device(row)
+
+    @staticmethod
+    async def activate(
+        conn: Connection, device_id: str, *, token_expires: float, now: float
+    ) -> Device | None:
+        """Turn an approved authorization into an active device: the code is spent.
+
+        Runs in the caller's transaction (the one that issues the token); None unless the
+        row was ``verified`` with unexpired codes, so of N concurrent polls exactly one wins.
+        """
+        row = await conn.fetchrow(
+            "UPDATE devices SET status = 'active', expires = $2, last_login = $3, updated = $3 "
+            f"WHERE id = $1 AND status = 'verified' AND expires > $3 RETURNING {_COLUMNS}",
+            device_id,
+            token_expires,
+            now,
+        )
+        return None if row is None else _device(row)
+
+    async def prune_expired_authorizations(self, now: float) -> int:
+        """Delete never-approved authorizations whose codes expired; return how many."""
+        return await self._db.execute(
+            "DELETE FROM devices WHERE approved = FALSE AND expires <= $1", now
+        )
+
+    # -- device management -------------------------------------------------------------------
+
+    async def get(self, device_id: str) -> Device | None:
+        """The device with this id (``user_name`` filled in), or None."""
+        row = await self._db.fetchrow(f"SELECT {_COLUMNS} FROM devices WHERE id = $1", device_id)
+        return None if row is None else _device(row)
+
+    async def list(
+        self,
+        user_id: str | None = None,
+        status: DeviceStatus | None = None,
+        trusted: bool | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> tuple[list[Device], int]:
+        """One page of devices matching every filter given, newest first, and their total."""
+        conditions = ["($1 IS NULL OR user_id = $1)", "($2 IS NULL OR status = $2)"]
+        args: list[object] = [user_id, None if status is None else status.value]
+        if trusted is not None:
+            conditions.append("trusted_device = $3")
+            args.append(trusted)
+        where = " AND ".join(conditions)
+        n = len(args)
+        rows = await self._db.fetch(
+            f"SELECT {_COLUMNS} FROM devices WHERE {where} "
+            f"ORDER BY created DESC, id DESC LIMIT ${n + 1} OFFSET ${n + 2}",
+            *args,
+            limit,
+            offset,
+        )
+        total = await self._db.fetchval(f"SELECT count(*) FROM devices WHERE {where}", *args)
+        return [_device(r) for r in rows], int(total)
+
+    async def set_locked(self, device_id: str, locked: bool, now: float) -> Device | None:
+        """Lock, or unlock, a device; None when it does not exist.
+
+        Unlocking returns it to the status it had before: ``active`` once its token was
+        collected, ``verified`` when approved but not yet collected, ``denied`` when a user
+        refused it, else ``pending``. A device never approved never becomes usable by it.
+        """
+        if locked:
+            status_sql = "'locked'"
+        else:
+            status_sql = (
+                "CASE WHEN status <> 'locked' THEN status "
+                "WHEN approved AND last_login IS NOT NULL THEN 'active' "
+                "WHEN approved THEN 'verified' "
+                "WHEN user_id IS NOT NULL THEN 'denied' "
+                "ELSE 'pending' END"
+            )
+        async with self._db.transaction() as conn:
+            row = await conn.fetchrow(
+                f"UPDATE devices SET status = {status_sql}, updated = $2 "
+                f"WHERE id = $1 RETURNING {_COLUMNS}",
+                device_id,
+                now,
+            )
+            if row is not None:
+                await ChangeLog.record(conn, f"device:{device_id}", now)
+        return None if row is None else _device(row)
+
+    async def delete(self, device_id: str, now: float) -> bool:
+        """Delete a device; False when it did not exist."""
+        async with self._db.transaction() as conn:
+            deleted = await conn.execute("DELETE FROM devices WHERE id = $1", device_id)
+            if deleted:
+                await ChangeLog.record(conn, f"device:{device_id}", now)
+        return deleted > 0
+
+    async def touch_many(self, last_used: dict[str, float]) -> None:
+        """Store ``last_login`` for many devices in one transaction (never moves it back)."""
+        if not last_used:
+            return
+        async with self._db.transaction() as conn:
+            for device_id, when in sorted(last_used.items()):
+                await conn.execute(
+                    "UPDATE devices SET last_login = $2 "
+                    "WHERE id = $1 AND (last_login IS NULL OR last_login < $2)",
+                    device_id,
+                    when,
+                )

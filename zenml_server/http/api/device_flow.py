@@ -1,9 +1,220 @@
-"""Routes for this feature are added by its own work."""
+"""The device authorization grant over HTTP (RFC 8628), revocation (RFC 7009) and discovery
+(RFC 8414), plus approving a device through the API.
+
+- ``POST /api/v1/device_authorization`` (form ``client_id``): codes for a CLI.
+- ``POST /api/v1/login`` with ``grant_type=urn:ietf:params:oauth:grant-type:device_code``.
+- ``POST /api/v1/revoke`` (form ``token``): revokes a device token, 200 whatever it was.
+- ``GET /.well-known/oauth-authorization-server``: where all of the above live.
+- ``PUT /api/v1/devices/{id}/verify`` and ``POST /api/v1/devices/verify`` (JSON
+  ``{user_code, trusted_device}``): a logged-in user approves a device.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import urlencode
+
 from aiohttp import web
+from authlib.oauth2.rfc6749.errors import (
+    AccessDeniedError,
+    InvalidGrantError,
+    InvalidRequestError,
+    OAuth2Error,
+)
+from authlib.oauth2.rfc8628.errors import (
+    AuthorizationPendingError,
+    ExpiredTokenError,
+    SlowDownError,
+)
+
+from zenml_server.domain.clock import isoformat
+from zenml_server.domain.errors import InvalidInput
+from zenml_server.domain.models import Device, PrincipalKind
+from zenml_server.http.api.tokens import (
+    DEVICE_CODE_GRANT,
+    form_field,
+    register_grant,
+    token_response,
+)
+from zenml_server.http.auth import client_ip, require_principal
+from zenml_server.http.errors import (
+    NO_STORE,
+    ApiError,
+    ConflictError,
+    ForbiddenError,
+    NotFoundError,
+)
+from zenml_server.http.forms import optional_bool, read_form, read_json, require_text
+from zenml_server.http.keys import GRANTS, SERVICES, SETTINGS
+from zenml_server.services.device_flow import CodeProblem, CodeRefused, PollError, PollRefused
+from zenml_server.storage.devices import DeviceMetadata
+
+VERIFY_PATH = "/devices/verify"
+_MAX_METADATA_LENGTH = 255
+_POLL_ERRORS: dict[PollError, type[OAuth2Error]] = {
+    PollError.INVALID_GRANT: InvalidGrantError,
+    PollError.EXPIRED_TOKEN: ExpiredTokenError,
+    PollError.SLOW_DOWN: SlowDownError,
+    PollError.ACCESS_DENIED: AccessDeniedError,
+    PollError.AUTHORIZATION_PENDING: AuthorizationPendingError,
+}
+_USER_AGENT_KEYS = {
+    "Host": "hostname",
+    "ZenML": "client_version",
+    "Python": "python_version",
+    "OS": "os",
+}
+
+
+def device_json(device: Device) -> dict[str, Any]:
+    """The Device JSON shape of the API (``#/components/schemas/Device``)."""
+    user = None
+    if device.user_id is not None:
+        user = {"id": device.user_id, "name": device.user_name}
+    return {
+        "id": device.id,
+        "client_id": device.client_id,
+        "status": device.status.value,
+        "trusted_device": device.trusted_device,
+        "expires": isoformat(device.expires),
+        "created": isoformat(device.created),
+        "updated": isoformat(device.updated),
+        "last_login": isoformat(device.last_login),
+        "hostname": device.hostname,
+        "os": device.os,
+        "python_version": device.python_version,
+        "client_version": device.client_version,
+        "ip_address": device.ip_address,
+        "user": user,
+        "failed_auth_attempts": device.failed_auth_attempts,
+    }
+
+
+def code_error(exc: CodeRefused) -> ApiError:
+    """The API error for a user code that cannot be approved."""
+    if exc.problem is CodeProblem.WRONG:
+        return NotFoundError(exc.message)
+    if exc.problem is CodeProblem.LOCKED:
+        return ForbiddenError(exc.message)
+    if exc.problem is CodeProblem.USED:
+        return ConflictError(exc.message)
+    return ApiError(exc.message)  # expired: 400 bad_request
+
+
+def device_metadata(user_agent: str, ip: str) -> DeviceMetadata:
+    """Parse ``Host/<h> ZenML/<v> Python/<v> OS/<os>``; unknown parts are ignored."""
+    found: dict[str, str] = {}
+    for part in user_agent.split():
+        key, sep, value = part.partition("/")
+        field = _USER_AGENT_KEYS.get(key)
+        if sep and field and value and field not in found:
+            found[field] = "".join(ch for ch in value if ch.isprintable())[:_MAX_METADATA_LENGTH]
+    return DeviceMetadata(ip_address=ip, **found)
+
+
+def base_url(request: web.Request) -> str:
+    """The public base URL: ZENML_SERVER_URL, else the one this request came to."""
+    configured = request.app[SETTINGS].url
+    return configured or str(request.url.origin())
+
+
+async def _oauth_form(request: web.Request) -> dict[str, str]:
+    try:
+        return await read_form(request)
+    except ApiError as exc:
+        raise InvalidRequestError(description=exc.detail) from None
+
+
+async def device_authorization(request: web.Request) -> web.Response:
+    """RFC 8628 §3.1-3.2."""
+    fields = await _oauth_form(request)
+    client_id = form_field(fields, "client_id", max_length=64)
+    metadata = device_metadata(request.headers.get("User-Agent", ""), client_ip(request))
+    try:
+        authorization = await request.app[SERVICES].device_flow.authorize(client_id, metadata)
+    except InvalidInput as exc:
+        raise InvalidRequestError(description=exc.message) from None
+    base = base_url(request)
+    query = urlencode({"device_id": authorization.device.id, "user_code": authorization.user_code})
+    body = {
+        "device_code": authorization.device_code,
+        "user_code": authorization.user_code,
+        "verification_uri": base + VERIFY_PATH,
+        "verification_uri_complete": f"{base}{VERIFY_PATH}?{query}",
+        "expires_in": authorization.expires_in,
+        "interval": authorization.interval,
+    }
+    return web.json_response(body, headers=NO_STORE)
+
+
+async def device_code_grant(request: web.Request, fields: dict[str, str]) -> web.Response:
+    """RFC 8628 §3.4-3.5: the token, once the user approved."""
+    client_id = form_field(fields, "client_id", max_length=64)
+    device_code = form_field(fields, "device_code", max_length=256)
+    try:
+        issued, device = await request.app[SERVICES].device_flow.poll(client_id, device_code)
+    except PollRefused as exc:
+        raise _POLL_ERRORS[exc.error](description=exc.message) from None
+    return token_response(issued, device_id=device.id)
+
+
+async def revoke(request: web.Request) -> web.Response:
+    """RFC 7009 §2: 200 whether or not the token was known (§2.2)."""
+    fields = await _oauth_form(request)
+    token = form_field(fields, "token", max_length=4096)
+    await request.app[SERVICES].device_flow.revoke(token)
+    return web.Response(status=200, headers=NO_STORE)
+
+
+async def server_metadata(request: web.Request) -> web.Response:
+    """RFC 8414 §3.2."""
+    base = base_url(request)
+    body = {
+        "issuer": base,
+        "token_endpoint": f"{base}/api/v1/login",
+        "device_authorization_endpoint": f"{base}/api/v1/device_authorization",
+        "revocation_endpoint": f"{base}/api/v1/revoke",
+        "grant_types_supported": sorted(request.app[GRANTS].keys()),
+        "token_endpoint_auth_methods_supported": ["none"],
+        "revocation_endpoint_auth_methods_supported": ["none"],
+        "response_types_supported": [],
+    }
+    return web.json_response(body)
+
+
+async def _approve(request: web.Request, device_id: str | None) -> web.Response:
+    principal = await require_principal(request)
+    if principal.kind is PrincipalKind.SERVICE_ACCOUNT:
+        raise ForbiddenError("a service account cannot approve device logins")
+    body = await read_json(request)
+    user_code = require_text(body, "user_code", max_length=64)
+    trusted = optional_bool(body, "trusted_device") is True
+    try:
+        device = await request.app[SERVICES].device_flow.decide(
+            principal.id,
+            user_code,
+            device_id=device_id,
+            ip=client_ip(request),
+            approve=True,
+            trusted=trusted,
+        )
+    except CodeRefused as exc:
+        raise code_error(exc) from None
+    return web.json_response(device_json(device))
+
+
+async def verify_device(request: web.Request) -> web.Response:
+    return await _approve(request, request.match_info["device_id"])
+
+
+async def verify_by_code(request: web.Request) -> web.Response:
+    return await _approve(request, None)
 
 
 def setup(app: web.Application) -> None:
-    return None
+    register_grant(app, DEVICE_CODE_GRANT, device_code_grant)
+    app.router.add_post("/api/v1/device_authorization", device_authorization)
+    app.router.add_post("/api/v1/revoke", revoke)
+    app.router.add_get("/.well-known/oauth-authorization-server", server_metadata)
+    app.router.add_post("/api/v1/devices/verify", verify_by_code)
+    app.router.add_put("/api/v1/devices/{device_id}/verify", verify_device)
