@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import IO
 
 import aiohttp
 import pytest
@@ -32,6 +31,10 @@ def _free_port() -> int:
         return port
 
 
+def _open_log(log: Path) -> IO[bytes]:
+    return log.open("wb")
+
+
 def _env(database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ZENML_")}
     env.update(
@@ -42,11 +45,17 @@ def _env(database_url: str) -> dict[str, str]:
     return env
 
 
-async def _wait_healthy(session: aiohttp.ClientSession, url: str, proc: Any, log: Path) -> None:
+def _log_text(log: Path) -> str:
+    return log.read_text(errors="replace")
+
+
+async def _wait_healthy(
+    session: aiohttp.ClientSession, url: str, proc: asyncio.subprocess.Process, log: Path
+) -> None:
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{log.read_text()}")
+        if proc.returncode is not None:
+            pytest.fail(f"server exited with {proc.returncode}:\n{_log_text(log)}")
         try:
             async with session.get(url + "/health") as resp:
                 if resp.status == 200:
@@ -54,7 +63,7 @@ async def _wait_healthy(session: aiohttp.ClientSession, url: str, proc: Any, log
         except aiohttp.ClientError:
             pass
         await asyncio.sleep(0.1)  # process start-up only, bounded by START_TIMEOUT
-    pytest.fail(f"server did not start:\n{log.read_text()}")
+    pytest.fail(f"server did not start:\n{_log_text(log)}")
 
 
 @pytest.fixture
@@ -68,20 +77,24 @@ async def servers(postgres_url: str, tmp_path: Path) -> AsyncIterator[tuple[str,
         )
     finally:
         await store.close()
-    procs: list[subprocess.Popen[bytes]] = []
+    procs: list[asyncio.subprocess.Process] = []
     urls: list[str] = []
     try:
         async with aiohttp.ClientSession() as session:
             for name in ("a", "b"):
                 port = _free_port()
                 log = tmp_path / f"server-{name}.log"
-                with log.open("wb") as output:
+                with _open_log(log) as output:
                     procs.append(
-                        subprocess.Popen(
-                            [sys.executable, "-m", "zenml_server", "--port", str(port)],
+                        await asyncio.create_subprocess_exec(
+                            sys.executable,
+                            "-m",
+                            "zenml_server",
+                            "--port",
+                            str(port),
                             env=_env(postgres_url),
                             stdout=output,
-                            stderr=subprocess.STDOUT,
+                            stderr=asyncio.subprocess.STDOUT,
                             cwd=REPO,
                         )
                     )
@@ -93,10 +106,10 @@ async def servers(postgres_url: str, tmp_path: Path) -> AsyncIterator[tuple[str,
             proc.terminate()
         for proc in procs:
             try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(proc.wait(), timeout=10)
+            except TimeoutError:
                 proc.kill()
-                proc.wait()
+                await proc.wait()
 
 
 async def _status(session: aiohttp.ClientSession, url: str, credential: str) -> int:

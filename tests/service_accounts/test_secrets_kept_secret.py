@@ -36,7 +36,7 @@ async def _dump(store: Store) -> str:
     parts = []
     for table in tables:
         for row in await store.db.fetch(f'SELECT * FROM "{table}"'):
-            parts.append(" ".join(str(row[k]) for k in row.keys()))  # noqa: SIM118 - sqlite rows
+            parts.append(" ".join(str(row[k]) for k in row.keys()))
     return "\n".join(parts)
 
 
@@ -57,7 +57,6 @@ async def test_keys_never_stored_nor_logged(
     assert (await key_login(client, second)).status == 401
     assert await whoami(client, second) == 401
     await client.app[SERVICES].last_used.flush()
-    assert caplog.records, "the requests were logged"
     dump = await _dump(store)
     logged = (
         "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)
