@@ -228,7 +228,10 @@ class DeviceStore:
         limit: int = 50,
     ) -> tuple[list[Device], int]:
         """One page of devices matching every filter given, newest first, and their total."""
-        conditions = ["($1 IS NULL OR user_id = $1)", "($2 IS NULL OR status = $2)"]
+        conditions = [
+            "(CAST($1 AS TEXT) IS NULL OR user_id = $1)",
+            "(CAST($2 AS TEXT) IS NULL OR status = $2)",
+        ]
         args: list[object] = [user_id, None if status is None else status.value]
         if trusted is not None:
             conditions.append("trusted_device = $3")
