@@ -18,6 +18,7 @@ from zenml_server.domain.secrets import new_token
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS, STORE
 from zenml_server.services.auth import Authenticator
 from zenml_server.services.device_flow import DeviceFlow
+from zenml_server.services.devices import DeviceAdmin
 from zenml_server.services.housekeeping import Housekeeping
 from zenml_server.services.last_used import LastUsed
 from zenml_server.services.passwords import Passwords
@@ -48,6 +49,7 @@ class Services:
     housekeeping: Housekeeping
     users: UserService
     device_flow: DeviceFlow
+    devices: DeviceAdmin
     service_accounts: ServiceAccounts
 
 
@@ -97,6 +99,7 @@ async def build_services(app: web.Application, store: Store) -> Services:
             token_lifetime=settings.jwt_token_expire_minutes * 60,
         ),
         device_flow=DeviceFlow(**common),
+        devices=DeviceAdmin(store, revocations, last_used, clock),
         service_accounts=ServiceAccounts(**common),
     )
 

@@ -22,6 +22,8 @@ from zenml_server.storage.db import Row, UniqueViolation
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
 _BUSY_TIMEOUT_MS = 5000
+# Operational errors that mean "try again later"; any other (a syntax error) is a bug.
+_UNAVAILABLE = ("locked", "busy", "unable to open", "disk I/O", "readonly", "full")
 
 
 def _translate(sql: str, cache: dict[str, str] = {}) -> str:  # noqa: B006 - a deliberate memo
@@ -34,7 +36,7 @@ def _translate(sql: str, cache: dict[str, str] = {}) -> str:  # noqa: B006 - a d
 def _convert(exc: Exception) -> Exception:
     if isinstance(exc, sqlite3.IntegrityError) and "UNIQUE" in str(exc):
         return UniqueViolation(str(exc))
-    if isinstance(exc, sqlite3.OperationalError):
+    if isinstance(exc, sqlite3.OperationalError) and any(word in str(exc) for word in _UNAVAILABLE):
         return StorageUnavailable(f"sqlite: {exc}")
     return exc
 

@@ -1,0 +1,104 @@
+"""Authorized devices as their owners see them: list, describe, lock, unlock, delete.
+
+Everyone manages their own devices; an admin may manage anyone's. Someone else's device is
+reported as not found, never as forbidden, so its existence does not leak.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from zenml_server.domain.clock import Clock
+from zenml_server.domain.errors import NotFound
+from zenml_server.domain.models import Device, DeviceStatus, Principal, PrincipalKind
+from zenml_server.services.last_used import LastUsed
+from zenml_server.services.revocation import Revocations
+from zenml_server.storage.store import Store
+
+
+@dataclass(frozen=True)
+class DevicePage:
+    items: list[Device]
+    total: int
+    page: int
+    size: int
+
+
+class DeviceAdmin:
+    def __init__(
+        self, store: Store, revocations: Revocations, last_used: LastUsed, clock: Clock
+    ) -> None:
+        self._store = store
+        self._revocations = revocations
+        self._last_used = last_used
+        self._clock = clock
+
+    async def list(
+        self,
+        caller: Principal,
+        *,
+        owner: str | None = None,
+        everyone: bool = False,
+        status: DeviceStatus | None = None,
+        trusted: bool | None = None,
+        page: int = 1,
+        size: int = 50,
+    ) -> DevicePage:
+        """The caller's devices; an admin may name another ``owner`` or ask for ``everyone``."""
+        user_id: str | None = caller.id
+        if caller.is_admin and everyone:
+            user_id = None
+        elif caller.is_admin and owner is not None:
+            user = await self._store.users.get_by_name(owner) or await self._store.users.get(owner)
+            if user is None:
+                raise NotFound("no such user")
+            user_id = user.id
+        if caller.kind is PrincipalKind.SERVICE_ACCOUNT and user_id is not None:
+            return DevicePage([], 0, page, size)
+        items, total = await self._store.devices.list(
+            user_id=user_id, status=status, trusted=trusted, offset=(page - 1) * size, limit=size
+        )
+        return DevicePage([self._fresh(d) for d in items], total, page, size)
+
+    async def get(self, caller: Principal, device_id: str) -> Device:
+        """The device, when the caller may see it; NotFound otherwise."""
+        device = await self._store.devices.get(device_id)
+        if device is None or not self._may_see(caller, device):
+            raise NotFound("no such device")
+        return self._fresh(device)
+
+    async def set_locked(self, caller: Principal, device_id: str, locked: bool) -> Device:
+        """Lock or unlock; a lock refuses the device's token on the next request everywhere."""
+        await self.get(caller, device_id)
+        device = await self._store.devices.set_locked(device_id, locked, self._clock.now())
+        if device is None:
+            raise NotFound("no such device")
+        await self._revocations.announce(f"device:{device_id}")
+        return self._fresh(device)
+
+    async def delete(self, caller: Principal, device_id: str) -> None:
+        """Delete the device; its token is refused on the next request everywhere."""
+        await self.get(caller, device_id)
+        if not await self._store.devices.delete(device_id, self._clock.now()):
+            raise NotFound("no such device")
+        await self._revocations.announce(f"device:{device_id}")
+
+    @staticmethod
+    def _may_see(caller: Principal, device: Device) -> bool:
+        return caller.is_admin or (
+            caller.kind is not PrincipalKind.SERVICE_ACCOUNT and device.user_id == caller.id
+        )
+
+    def _fresh(self, device: Device) -> Device:
+        """The device as a reader should see it: a token past its expiry shows ``expired``,
+        and ``last_login`` includes uses this process has not written yet."""
+        marked = self._last_used.pending("device").get(device.id)
+        last_login = device.last_login
+        if marked is not None and (last_login is None or last_login < marked):
+            last_login = marked
+        status = device.status
+        if status is DeviceStatus.ACTIVE and device.expires <= self._clock.now():
+            status = DeviceStatus.EXPIRED
+        if last_login == device.last_login and status is device.status:
+            return device
+        return replace(device, last_login=last_login, status=status)
