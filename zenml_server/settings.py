@@ -51,6 +51,7 @@ class Settings:
     max_request_size: int = 65536
     database_pool_size: int = 10
     revocation_cache_ttl_seconds: float = 5.0
+    rate_limit_scale: float = 1.0
     log_level: str = "INFO"
 
     def __repr__(self) -> str:
@@ -191,5 +192,6 @@ SPECS: dict[str, Callable[[str], Any]] = {
     "max_request_size": _positive_int,
     "database_pool_size": _positive_int,
     "revocation_cache_ttl_seconds": _positive_float,
+    "rate_limit_scale": _positive_float,
     "log_level": _log_level,
 }

@@ -97,6 +97,7 @@ async def build_services(app: web.Application, store: Store) -> Services:
             revocations,
             clock,
             token_lifetime=settings.jwt_token_expire_minutes * 60,
+            rate_limit_scale=settings.rate_limit_scale,
         ),
         device_flow=DeviceFlow(**common),
         devices=DeviceAdmin(store, revocations, last_used, clock),

@@ -23,10 +23,12 @@ class _Bucket:
 class RateLimiter:
     """Allow ``burst`` attempts at once per key, refilled at ``per_minute`` a minute."""
 
-    def __init__(self, clock: Clock, *, burst: int, per_minute: float, what: str) -> None:
+    def __init__(
+        self, clock: Clock, *, burst: int, per_minute: float, what: str, scale: float = 1.0
+    ) -> None:
         self._clock = clock
-        self._burst = float(burst)
-        self._rate = per_minute / 60.0
+        self._burst = float(burst) * scale
+        self._rate = per_minute * scale / 60.0
         self._what = what
         self._buckets: dict[str, _Bucket] = {}
 

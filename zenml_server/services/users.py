@@ -44,6 +44,7 @@ class UserService:
         clock: Clock,
         *,
         token_lifetime: int,
+        rate_limit_scale: float = 1.0,
     ) -> None:
         self._store = store
         self._passwords = passwords
@@ -51,8 +52,13 @@ class UserService:
         self._revocations = revocations
         self._clock = clock
         self._token_lifetime = token_lifetime
-        self._per_ip = RateLimiter(clock, burst=20, per_minute=20, what="login attempts")
-        self._per_name = RateLimiter(clock, burst=10, per_minute=5, what="login attempts")
+        scale = rate_limit_scale
+        self._per_ip = RateLimiter(
+            clock, burst=20, per_minute=20, what="login attempts", scale=scale
+        )
+        self._per_name = RateLimiter(
+            clock, burst=10, per_minute=5, what="login attempts", scale=scale
+        )
 
     async def bootstrap_admin(self, name: str, password: str | None) -> AdminBootstrap | None:
         """Create the first admin when the database has no users; None when it has some."""
