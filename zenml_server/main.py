@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _serve(settings: Settings, *, host: str, port: int) -> int:
     from zenml_server.http.app import create_app
+    from zenml_server.http.observability import ACCESS_LOG, AccessLogger
 
     started = time.perf_counter()
     app = create_app(settings)
@@ -84,7 +85,14 @@ def _serve(settings: Settings, *, host: str, port: int) -> int:
 
     app.on_startup.append(_ready)
     try:
-        web.run_app(app, host=host, port=port, print=None, access_log=None)
+        web.run_app(
+            app,
+            host=host,
+            port=port,
+            print=None,
+            access_log=ACCESS_LOG,
+            access_log_class=AccessLogger,
+        )
     except OSError as exc:
         print(f"zenml-server: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 1

@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 
 from zenml_server.domain.clock import Clock, SystemClock
-from zenml_server.http import openapi_doc
+from zenml_server.http import observability, openapi_doc
 from zenml_server.http.api import device_flow as device_flow_api
 from zenml_server.http.api import devices as devices_api
 from zenml_server.http.api import health, tokens, users
@@ -53,6 +53,7 @@ def create_app(
         devices_api,
         service_accounts_api,
         openapi_doc,
+        observability,
         login,
         device_verify,
         devices_pages,

@@ -19,7 +19,7 @@ from aiohttp import web
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
 from zenml_server.domain import errors as domain
-from zenml_server.http.keys import REQUEST_ID
+from zenml_server.http.keys import METRICS, REQUEST_ID
 
 log = logging.getLogger("zenml_server.http")
 
@@ -192,6 +192,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:
+            request.app[METRICS].count(exc.status)
             exc.headers.update(PAGE_HEADERS if _area(request.path) == "page" else API_HEADERS)
             raise
         response = _render(request, _from_http(exc), request_id)
@@ -204,6 +205,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unexpected error (request_id=%s)", request_id)
         response = _render(request, InternalError("unexpected error"), request_id)
+    request.app[METRICS].count(response.status)
     area = _area(request.path)
     if area == "page":
         response.headers.update(PAGE_HEADERS)

@@ -13,6 +13,7 @@ from zenml_server.settings import Settings
 
 if TYPE_CHECKING:
     from zenml_server.http.context import Services  # noqa: F401 - named in a string below
+    from zenml_server.http.observability import Metrics  # noqa: F401 - named in a string below
     from zenml_server.storage.store import Store  # noqa: F401 - named in a string below
 
 
@@ -26,6 +27,9 @@ SERVICES = web.AppKey["Services"]("services")
 GrantHandler = Callable[[web.Request, dict[str, str]], Awaitable[web.Response]]
 # grant_type -> handler; each feature's setup() adds its own (see http/api/tokens.py).
 GRANTS = web.AppKey("grants", dict[str, GrantHandler])
+
+# Per-process counters behind /metrics (see http/observability.py).
+METRICS = web.AppKey["Metrics"]("metrics")
 
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)
