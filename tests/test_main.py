@@ -1,0 +1,62 @@
+"""The ``zenml-server`` command as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+from tests.servers import running_server
+
+
+def _run(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("ZENML_SERVER_")}
+    return subprocess.run(
+        [sys.executable, "-m", "zenml_server", *args],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_bad_setting_is_one_line_and_exit_2() -> None:
+    """A bad variable stops start-up with one line naming it, no traceback."""
+    result = _run(env={"ZENML_SERVER_PORT": "eighty"})
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "ZENML_SERVER_PORT" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_migrate_applies_once(tmp_path: Path) -> None:
+    """``zenml-server migrate`` applies the migrations, then reports the database up to date."""
+    env = {"ZENML_SERVER_DATABASE_URL": f"sqlite:///{tmp_path}/m.sqlite"}
+    first = _run("migrate", env=env)
+    assert first.returncode == 0 and "applied migrations" in first.stdout
+    second = _run("migrate", env=env)
+    assert second.returncode == 0 and "up to date" in second.stdout
+
+
+def test_unreachable_database_is_one_line(tmp_path: Path) -> None:
+    """A PostgreSQL URL nobody answers gives one readable line and exit 1."""
+    result = _run(
+        "migrate", env={"ZENML_SERVER_DATABASE_URL": "postgresql://nobody:pw@127.0.0.1:1/x"}
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "pw@" not in result.stderr
+
+
+def test_server_prints_url_and_generated_password_once(tmp_path: Path) -> None:
+    """First start prints where to log in and the generated admin password; restart does not."""
+    url = f"sqlite:///{tmp_path}/s.sqlite"
+    with running_server(url, tmp_path, admin_password="") as server:
+        with urllib.request.urlopen(server.url + "/api/v1/info") as resp:  # noqa: S310
+            assert resp.status == 200
+    first = server.log.read_text()
+    assert "generated password" in first and f"{server.url}/login" in first
+    with running_server(url, tmp_path, admin_password="") as again:
+        pass
+    assert "generated password" not in again.log.read_text()
