@@ -7,17 +7,29 @@ that does not exist costs the same time as one for a user that does.
 from __future__ import annotations
 
 import asyncio
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 
+# OWASP's argon2id recommendation (m=19 MiB, t=2, p=1): a fraction of the default's 64 MiB
+# per hash, so a burst of logins cannot balloon the process's memory.
+_OWASP = {"time_cost": 2, "memory_cost": 19456, "parallelism": 1}
+
+
+def _default_workers() -> int:
+    # Leave a core to the event loop: a flood of password logins must not starve requests.
+    return max(1, (os.cpu_count() or 2) - 1)
+
+
 class Passwords:
     """Hash and verify passwords in a small thread pool (argon2 releases the GIL)."""
 
-    def __init__(self, hasher: PasswordHasher | None = None, *, workers: int = 2) -> None:
-        self._hasher = hasher or PasswordHasher()
+    def __init__(self, hasher: PasswordHasher | None = None, *, workers: int | None = None) -> None:
+        self._hasher = hasher or PasswordHasher(**_OWASP)
+        workers = workers or _default_workers()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
         self._dummy_hash = self._hasher.hash("not a real password")
 
