@@ -14,11 +14,6 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 
-# OWASP's argon2id recommendation (m=19 MiB, t=2, p=1): a fraction of the default's 64 MiB
-# per hash, so a burst of logins cannot balloon the process's memory.
-_OWASP = {"time_cost": 2, "memory_cost": 19456, "parallelism": 1}
-
-
 def _default_workers() -> int:
     # Leave a core to the event loop: a flood of password logins must not starve requests.
     return max(1, (os.cpu_count() or 2) - 1)
@@ -28,7 +23,9 @@ class Passwords:
     """Hash and verify passwords in a small thread pool (argon2 releases the GIL)."""
 
     def __init__(self, hasher: PasswordHasher | None = None, *, workers: int | None = None) -> None:
-        self._hasher = hasher or PasswordHasher(**_OWASP)
+        # OWASP's argon2id recommendation (m=19 MiB, t=2, p=1): a fraction of the library
+        # default's 64 MiB per hash, so a burst of logins cannot balloon the process.
+        self._hasher = hasher or PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1)
         workers = workers or _default_workers()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="argon2")
         self._dummy_hash = self._hasher.hash("not a real password")
