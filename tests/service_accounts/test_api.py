@@ -315,3 +315,26 @@ async def test_delete_key(client: Any, admin_token: str) -> None:
     resp = await client.delete(f"{BASE}/ci/api_keys/k1", headers=headers)
     assert resp.status == 404
     await checked(resp)
+
+
+async def test_unstorable_text_is_never_500(client: Any, admin_token: str) -> None:
+    """NUL characters (which PostgreSQL refuses) in paths, filters and descriptions are
+    answered 404/422, never 500."""
+    await make_account(client, admin_token, "ci")
+    await make_key(client, admin_token, "ci", "k")
+    headers = bearer(admin_token)
+    for method, path, body, status in [
+        ("GET", f"{BASE}/%00", None, 404),
+        ("GET", f"{BASE}/ci%00", None, 404),
+        ("GET", f"{BASE}/ci/api_keys/%00", None, 404),
+        ("PUT", f"{BASE}/ci/api_keys/k%00/rotate", {}, 404),
+        ("DELETE", f"{BASE}/%00", None, 404),
+        ("GET", f"{BASE}?name=%00", None, 422),
+        ("POST", BASE, {"name": "x", "description": "a\u0000b"}, 422),
+        ("PUT", f"{BASE}/ci", {"description": "a\u0000b"}, 422),
+        ("POST", f"{BASE}/ci/api_keys", {"name": "k2", "description": "\u0000"}, 422),
+        ("PUT", f"{BASE}/ci/api_keys/k", {"name": "k\u0000"}, 422),
+    ]:
+        resp = await client.request(method, path, json=body, headers=headers)
+        assert resp.status == status, (method, path)
+        await checked(resp)

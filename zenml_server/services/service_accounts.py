@@ -57,9 +57,24 @@ class IssuedKey:
     secret: str
 
 
+def storable(text: str) -> bool:
+    """Whether both engines can hold ``text`` (PostgreSQL refuses NUL and lone surrogates)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_description(description: str | None) -> str | None:
-    if description is not None and len(description) > MAX_DESCRIPTION_LENGTH:
+    if description is None:
+        return None
+    if len(description) > MAX_DESCRIPTION_LENGTH:
         raise InvalidInput(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
+    if not storable(description):
+        raise InvalidInput("description must be text without NUL characters")
     return description
 
 
@@ -90,7 +105,11 @@ class ServiceAccounts:
         self._clock = clock
         self._token_lifetime = settings.jwt_token_expire_minutes * 60
         self._login_limit = RateLimiter(
-            clock, burst=LOGIN_BURST, per_minute=LOGIN_PER_MINUTE, what="API key login attempts"
+            clock,
+            burst=LOGIN_BURST,
+            per_minute=LOGIN_PER_MINUTE,
+            what="API key login attempts",
+            scale=settings.rate_limit_scale,
         )
         # digest -> (key id, generation): facts that never change, so never invalidated.
         self._digests: dict[str, DigestMatch] = {}
@@ -115,6 +134,8 @@ class ServiceAccounts:
     async def list_accounts(
         self, *, name: str | None = None, active: bool | None = None, page: int = 1, size: int = 50
     ) -> Page[ServiceAccount]:
+        if name is not None and not storable(name):
+            raise InvalidInput("name must be text without NUL characters")
         items, total = await self._accounts.list_accounts(
             name=name, active=active, offset=(page - 1) * size, limit=size
         )
@@ -122,6 +143,8 @@ class ServiceAccounts:
 
     async def find_account(self, name_or_id: str) -> ServiceAccount:
         """The account with this name, else with this id; NotFound otherwise."""
+        if not storable(name_or_id):
+            raise NotFound("no such service account")
         account = await self._accounts.get_account_by_name(name_or_id)
         if account is None:
             account = await self._accounts.get_account(name_or_id)
@@ -194,6 +217,8 @@ class ServiceAccounts:
     async def find_key(self, account_name_or_id: str, name_or_id: str) -> ApiKey:
         """The account's key with this name, else with this id; NotFound otherwise."""
         account = await self.find_account(account_name_or_id)
+        if not storable(name_or_id):
+            raise NotFound("no such API key")
         key = await self._accounts.get_key_by_name(account.id, name_or_id)
         if key is None:
             key = await self._accounts.get_key(name_or_id)
