@@ -176,6 +176,7 @@ async def test_create_key_shows_secret_once(client: Any, admin_token: str) -> No
         f"{BASE}/ci/api_keys", json={"name": "k1", "description": "d"}, headers=headers
     )
     assert resp.status == 201
+    assert resp.headers["Cache-Control"] == "no-store"
     body = await checked(resp)
     assert looks_like_api_key(body["key"])
     assert body["service_account"] == {"id": account["id"], "name": "ci"}
