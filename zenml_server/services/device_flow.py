@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 import hmac
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ from zenml_server.storage.db import UniqueViolation
 from zenml_server.storage.devices import DeviceMetadata, DeviceStore
 from zenml_server.storage.store import Store
 
+log = logging.getLogger(__name__)
 TOKEN_KIND = "device"  # noqa: S105 - a token kind, not a secret
 # RFC 8628 §3.5: each slow_down adds 5 seconds to the interval, for good.
 SLOW_DOWN_STEP = 5
@@ -125,11 +127,16 @@ class DeviceFlow:
         self._last_used = last_used
         self._clock = clock
         self._settings = settings
+        scale = settings.rate_limit_scale
         self._authorize_per_ip = RateLimiter(
-            clock, burst=20, per_minute=20, what="device authorizations"
+            clock, burst=20, per_minute=20, what="device authorizations", scale=scale
         )
-        self._code_per_user = RateLimiter(clock, burst=10, per_minute=10, what="code attempts")
-        self._code_per_ip = RateLimiter(clock, burst=20, per_minute=20, what="code attempts")
+        self._code_per_user = RateLimiter(
+            clock, burst=10, per_minute=10, what="code attempts", scale=scale
+        )
+        self._code_per_ip = RateLimiter(
+            clock, burst=20, per_minute=20, what="code attempts", scale=scale
+        )
         auth.register_token_kind(TOKEN_KIND, self.verify_token)
         last_used.register(TOKEN_KIND, self._devices.touch_many)
         housekeeping.register(
@@ -241,6 +248,7 @@ class DeviceFlow:
             if current is not None and current.status is DeviceStatus.LOCKED:
                 raise PollRefused(PollError.ACCESS_DENIED, "the device login was locked")
             raise PollRefused(PollError.INVALID_GRANT, "this device code was already used")
+        log.info("device %s logged in as user %s", active.id, user.id)
         return issued, active
 
     # -- the user's side ---------------------------------------------------------------------
@@ -283,6 +291,13 @@ class DeviceFlow:
             raise _refused(CodeProblem.USED)
         if not approve:
             await self._revocations.announce(f"device:{device.id}")
+        log.info(
+            "device %s %s by user %s%s",
+            device.id,
+            "approved" if approve else "denied",
+            user_id,
+            " as trusted" if approve and trusted else "",
+        )
         return decided
 
     async def _find(self, user_id: str, typed: str, *, device_id: str | None, ip: str) -> Device:
@@ -311,6 +326,7 @@ class DeviceFlow:
         locked = [f"device:{d.id}" for d in changed if d.status is DeviceStatus.LOCKED]
         if locked:
             await self._revocations.announce(*locked)
+            log.warning("locked %s after too many wrong codes", ", ".join(locked))
         return bool(locked)
 
     # -- device tokens -----------------------------------------------------------------------
@@ -353,6 +369,7 @@ class DeviceFlow:
             return False
         deleted = await self._devices.delete(device_id, self._clock.now())
         await self._revocations.announce(f"device:{device_id}")
+        log.info("device %s revoked by its token", device_id)
         return deleted
 
 
