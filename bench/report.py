@@ -1,0 +1,93 @@
+"""The printed table and the JSON file in bench/results/."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.runner import Row
+
+RESULTS = Path(__file__).parent / "results"
+
+
+def _num(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _verdict(row: Row) -> str:
+    parts = []
+    for what, met in row.verdicts():
+        mark = "?" if met is None else ("met" if met else "MISSED")
+        parts.append(f"{what}: {mark}")
+    return "; ".join(parts)
+
+
+def _counts(row: Row) -> str:
+    counts = row.ours.counts
+    if not counts:
+        return ""
+    total = sum(counts.values())
+    shown = sorted(counts.items(), key=lambda kv: -kv[1])[:4]
+    return " ".join(f"{k}={100 * v / total:.1f}%" for k, v in shown)
+
+
+def table(title: str, rows: list[Row]) -> str:
+    header = (
+        f"{'scenario':<36} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} "
+        f"{'peak RSS':>8} | {'baseline':<22} {'req/s':>8} {'p99 ms':>7} {'ratio':>6}"
+    )
+    lines = [title, header, "-" * len(header)]
+    for row in rows:
+        o, b = row.ours, row.baseline
+        lines.append(
+            f"{row.scenario:<36} {_num(o.median('rps'), 0):>8} {_num(o.median('p50_ms'), 2):>7} "
+            f"{_num(o.median('p99_ms'), 2):>7} {_num(o.median('cpu_ms'), 3):>10} "
+            f"{_num(o.peak_rss_mb):>8} | {(b.label if b else ''):<22} "
+            f"{_num(b.median('rps') if b else None, 0):>8} "
+            f"{_num(b.median('p99_ms') if b else None, 2):>7} {_num(row.ratio, 2):>6}"
+        )
+        extra = [_verdict(row), _counts(row), *row.notes]
+        if o.socket_errors:
+            extra.append(f"socket errors: {o.socket_errors}")
+        detail = "   ".join(x for x in extra if x)
+        if detail:
+            lines.append(f"    {detail}")
+    return "\n".join(lines)
+
+
+def machine() -> dict[str, Any]:
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    return {"cpus": os.cpu_count(), "loadavg": [float(x) for x in load]}
+
+
+def busy_note(before: dict[str, Any], after: dict[str, Any]) -> str | None:
+    cpus = before["cpus"] or 1
+    peak = max(before["loadavg"][0], after["loadavg"][0])
+    if before["loadavg"][0] > 0.5 * cpus:
+        return (
+            f"NOTE: the machine was busy: load average {before['loadavg'][0]:.1f} before and "
+            f"{after['loadavg'][0]:.1f} after the run on {cpus} CPUs (peak {peak:.1f}); "
+            "absolute figures are low and noisy, ratios within a run are the ones to compare."
+        )
+    return None
+
+
+def git_commit() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return out.stdout.strip()
+
+
+def write_json(kind: str, data: dict[str, Any]) -> Path:
+    RESULTS.mkdir(exist_ok=True)
+    path = RESULTS / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.write_text(json.dumps({"commit": git_commit(), **data}, indent=2, default=str))
+    return path
