@@ -106,3 +106,24 @@ async def test_garbage_credentials_are_401(client: Any, header: str) -> None:
     resp = await client.get("/api/v1/current-user", headers={"Authorization": header})
     assert resp.status == 401
     await checked(resp)
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/users/a%00b", "/api/v1/devices?status=a%00", "/api/v1/users?x=%00"]
+)
+async def test_nul_in_url_is_refused(client: Any, admin_token: str, path: str) -> None:
+    """A NUL anywhere in the URL answers 422 on both engines, never a 500."""
+    resp = await client.get(path, headers=bearer(admin_token))
+    assert resp.status == 422
+
+
+async def test_nul_in_json_is_refused(client: Any, store: Store, admin_token: str) -> None:
+    """A NUL inside a JSON string answers 422 and creates nothing."""
+    before = await _user_count(store)
+    resp = await client.post(
+        "/api/v1/users",
+        data=b'{"name": "a\\u0000b", "password": "long-enough-1"}',
+        headers={"Content-Type": "application/json", **bearer(admin_token)},
+    )
+    assert resp.status == 422
+    assert await _user_count(store) == before

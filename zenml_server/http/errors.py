@@ -189,6 +189,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     request_id = uuid.uuid4().hex
     request[REQUEST_ID] = request_id
     try:
+        if "%00" in request.raw_path:
+            # No name, id or filter may hold a NUL (PostgreSQL text cannot store one).
+            raise ValidationFailed("the URL holds a NUL character")
         response = await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:

@@ -55,6 +55,8 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         raise ValidationFailed("the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object")
+    if b"\\u0000" in raw:
+        raise ValidationFailed("the body holds a NUL character")
     return body
 
 
