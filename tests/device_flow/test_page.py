@@ -211,3 +211,17 @@ async def test_page_and_api_share_the_owner(client: Any, admin_token: str) -> No
     body = await (await poll(client, authorization)).json()
     me = await client.get("/api/v1/current-user", headers=bearer(body["access_token"]))
     assert (await me.json())["name"] == "admin"
+
+
+def test_lifetimes_read_as_people_say_them() -> None:
+    """Lifetimes on the page: minutes, hours, or days."""
+    from zenml_server.http.pages.device_verify import duration
+
+    assert [duration(m) for m in (1, 90, 60, 1440, 2880, 43200)] == [
+        "1 minute",
+        "90 minutes",
+        "1 hour",
+        "24 hours",
+        "2 days",
+        "30 days",
+    ]

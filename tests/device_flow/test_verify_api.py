@@ -132,9 +132,7 @@ async def test_code_entry_is_rate_limited_per_user(client: Any, admin_token: str
     assert "Retry-After" in resp.headers
 
 
-async def test_other_users_cannot_approve_for_themselves_twice(
-    client: Any, admin_token: str
-) -> None:
+async def test_first_approver_owns_the_device(client: Any, admin_token: str) -> None:
     """The device belongs to whoever approved it first; a second approval is refused."""
     await make_user(client, admin_token, "gus", "gus-password-1")
     gus = await login(client, "gus", "gus-password-1")
