@@ -142,3 +142,45 @@ async def test_first_approver_owns_the_device(client: Any, admin_token: str) -> 
     body = await (await poll(client, authorization)).json()
     me = await client.get("/api/v1/current-user", headers=bearer(body["access_token"]))
     assert (await me.json())["name"] == "gus"
+
+
+async def test_hostile_input_is_never_a_500(client: Any, admin_token: str) -> None:
+    """NUL bytes, huge and non-ASCII values in ids and codes answer 4xx, never 500."""
+    from tests.device_flow.builders import page_login
+
+    headers = bearer(admin_token)
+    authorization = await start(client)
+    for device_id in ("%00", "x" * 3000, "%F0%9F%92%A9", "..%2F..%2Fetc"):
+        resp = await client.put(
+            f"/api/v1/devices/{device_id}/verify",
+            json={"user_code": authorization["user_code"]},
+            headers=headers,
+        )
+        assert 400 <= resp.status < 500, (device_id, resp.status)
+    for code in ("\u0000", "B" * 65, "ÄÖÜ-ßßßß", ""):
+        resp = await client.post(
+            "/api/v1/devices/verify", json={"user_code": code}, headers=headers
+        )
+        assert 400 <= resp.status < 500, (code, resp.status)
+    await page_login(client)
+    for query in (
+        "device_id=%00&user_code=BCDFGHJK",
+        "user_code=%00",
+        "device_id=%C3%28&user_code=x",
+    ):
+        resp = await client.get(f"/devices/verify?{query}")
+        assert 400 <= resp.status < 500, (query, resp.status)
+    resp = await client.post(
+        "/api/v1/device_authorization",
+        data={"client_id": "\u0000"},
+    )
+    assert resp.status == 400
+    resp = await client.post(
+        "/api/v1/login",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "client_id": "0b6b7d1e-2f4a-4c1e-9a57-5d0c1f6f9a10",
+            "device_code": "é" * 40,
+        },
+    )
+    assert resp.status == 400

@@ -195,7 +195,7 @@ class DeviceFlow:
         device = None
         if len(device_code) <= _MAX_DEVICE_CODE_LENGTH:
             device = await self._devices.get_by_device_code(digest(device_code))
-        if device is None or not hmac.compare_digest(device.client_id, client_id):
+        if device is None or not _same(device.client_id, client_id):
             await self._count_failure(client_id=client_id)
             raise PollRefused(PollError.INVALID_GRANT, "unknown device code")
         if _spent(device):
@@ -305,9 +305,7 @@ class DeviceFlow:
         self._code_per_user.hit(user_id)
         code = normalize_user_code(typed)
         found = None if code is None else await self._devices.get_by_user_code(digest(code))
-        if device_id is not None and (
-            found is None or not hmac.compare_digest(found.id, device_id)
-        ):
+        if device_id is not None and (found is None or not _same(found.id, device_id)):
             if await self._count_failure(device_id=device_id):
                 raise _refused(CodeProblem.LOCKED)
             raise _refused(CodeProblem.WRONG)
@@ -379,6 +377,11 @@ def _client_id(raw: str) -> str:
         return str(uuid.UUID(raw))
     except ValueError:
         raise InvalidInput("client_id must be a UUID") from None
+
+
+def _same(known: str, given: str) -> bool:
+    """Constant-time equality of a stored value and one from the request (any text)."""
+    return hmac.compare_digest(known.encode(), given.encode())
 
 
 def _spent(device: Device) -> bool:
