@@ -20,7 +20,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="2 s runs, one round, no warm-up")
     p.add_argument("--engine", choices=["sqlite", "postgresql", "both"], default="both")
-    p.add_argument("--seconds", type=float, help="seconds per wrk run (default 5; quick 2)")
+    p.add_argument("--seconds", type=float, help="seconds per wrk run (default 4; quick 2)")
     p.add_argument("--rounds", type=int, help="rounds per scenario (default 3; quick 1)")
     p.add_argument("--only", action="append", default=[], help="scenarios whose name has this")
     p.add_argument("--seeded", action="store_true", help="also: seeded database against empty")
@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     printed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="zenml-bench-") as tmp:
         opts = suite.Options(
-            seconds=args.seconds or (2.0 if args.quick else 5.0),
+            seconds=args.seconds or (2.0 if args.quick else 4.0),
             rounds=args.rounds or (1 if args.quick else 3),
             warm=not args.quick,
             work_dir=Path(tmp),

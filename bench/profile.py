@@ -73,6 +73,13 @@ def main() -> int:
         work = Path(tmp)
         with database(args.engine, work) as url, running(start_ours(url, work, **SETTINGS)) as s:
             fx = asyncio.run(scenarios.prepare(s.url))
+            sc = None if "flow" in args.scenario else scenarios.by_name(args.scenario)
+            pending = (
+                asyncio.run(scenarios.pending_polls(s.url, sc.pending))
+                if sc is not None and sc.pending
+                else ()
+            )
+            # Sampling starts once the set-up requests are done.
             spy = subprocess.Popen(
                 [py_spy, "record", "--pid", str(s.process.pid), "--duration",
                  str(int(args.seconds)), "--format", "raw", "--output", str(out), "--nonblocking"],
@@ -80,14 +87,10 @@ def main() -> int:
                 stderr=subprocess.DEVNULL,
             )  # fmt: skip
             time.sleep(0.5)
-            if "flow" in args.scenario:
+            if sc is None:
                 got = asyncio.run(flows.run_flows(s.url, fx.admin_token, 20, args.seconds))
                 print(f"{got.rate:.0f} flows/s")
             else:
-                sc = scenarios.by_name(args.scenario)
-                pending = (
-                    asyncio.run(scenarios.pending_polls(s.url, sc.pending)) if sc.pending else ()
-                )
                 result = wrk.run(
                     s.url,
                     sc.ours(fx, pending),

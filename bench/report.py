@@ -38,7 +38,7 @@ def _counts(row: Row) -> str:
 def table(title: str, rows: list[Row]) -> str:
     header = (
         f"{'scenario':<36} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} "
-        f"{'peak RSS':>8} | {'baseline':<22} {'req/s':>8} {'p99 ms':>7} {'ratio':>6}"
+        f"{'peak RSS':>8} | {'baseline':<20} {'req/s':>8} {'p99 ms':>7} {'CPU ms':>7} {'ratio':>6}"
     )
     lines = [title, header, "-" * len(header)]
     for row in rows:
@@ -46,9 +46,10 @@ def table(title: str, rows: list[Row]) -> str:
         lines.append(
             f"{row.scenario:<36} {_num(o.median('rps'), 0):>8} {_num(o.median('p50_ms'), 2):>7} "
             f"{_num(o.median('p99_ms'), 2):>7} {_num(o.median('cpu_ms'), 3):>10} "
-            f"{_num(o.peak_rss_mb):>8} | {(b.label if b else ''):<22} "
+            f"{_num(o.peak_rss_mb):>8} | {(b.label if b else ''):<20} "
             f"{_num(b.median('rps') if b else None, 0):>8} "
-            f"{_num(b.median('p99_ms') if b else None, 2):>7} {_num(row.ratio, 2):>6}"
+            f"{_num(b.median('p99_ms') if b else None, 2):>7} "
+            f"{_num(b.median('cpu_ms') if b else None, 3):>7} {_num(row.ratio, 2):>6}"
         )
         extra = [_verdict(row), _counts(row), *row.notes]
         if o.socket_errors:
