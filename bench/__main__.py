@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed-devices", type=int, default=1_000_000)
     p.add_argument("--seed-api-keys", type=int, default=100_000)
     p.add_argument("--soak", type=float, metavar="SECONDS", help="also: a soak of this length")
+    p.add_argument("--soak-only", action="store_true", help="only the soak (with --soak)")
     p.add_argument("--rate-limit-scale", default="1000", help="ZENML_SERVER_RATE_LIMIT_SCALE")
     return p
 
@@ -50,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             seed_devices=args.seed_devices,
             seed_api_keys=args.seed_api_keys,
         )
-        for engine in engines:
+        for engine in [] if args.soak_only else engines:
             results = [] if args.seeded_only else [suite.run_engine(engine, opts)]
             if args.seeded or args.seeded_only:
                 results.append(suite.run_seeded(engine, opts))
@@ -65,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             soak = suite.run_soak(engines[0], opts, args.soak)
             out["soak"] = soak
             printed.append(
-                f"\nsoak {soak['seconds']:.0f} s on {soak['engine']}: {soak['rps']:.0f} req/s, "
+                f"\nsoak {soak['seconds']:.0f} s on {soak['engine']} "
+                f"(current-user + API-key logins): {soak['rps']:.0f} req/s, "
                 f"RSS {soak['rss_first_mb']:.1f} -> {soak['rss_last_mb']:.1f} MB "
                 f"(max {soak['rss_max_mb']:.1f}, growth {soak['growth_mb']:+.1f} MB)"
             )

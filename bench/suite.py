@@ -219,25 +219,33 @@ def run_seeded(engine: str, opts: Options) -> EngineResult:
 
 
 def run_soak(engine: str, opts: Options, seconds: float, every: float = 5.0) -> dict[str, Any]:
-    """current-user with a device token for ``seconds``; RSS sampled every few seconds."""
+    """current-user (40 conns) and API-key logins (10) for ``seconds``; RSS sampled."""
     result = EngineResult(engine)
     with database(engine, opts.work_dir, "soak") as db_url:
         with running(_start(db_url, opts, result)) as ours:
             fx = asyncio.run(scenarios.prepare(ours.url))
             spec = scenarios.by_name("current-user device token").ours(fx, ())
-            run = wrk.WrkRun(ours.url, spec, connections=50, threads=2, seconds=seconds)
+            run = wrk.WrkRun(ours.url, spec, connections=40, threads=1, seconds=seconds)
+            logins = wrk.WrkRun(
+                ours.url,
+                scenarios.by_name("API-key login").ours(fx, ()),
+                connections=10,
+                threads=1,
+                seconds=seconds,
+            )
             samples: list[tuple[float, float]] = []
             started = time.monotonic()
             while time.monotonic() - started < seconds:
                 time.sleep(every)
                 samples.append((time.monotonic() - started, ours.memory_mb().get("VmRSS", 0.0)))
             got = run.result()
+            login_got = logins.result()
     first, last = samples[0][1], samples[-1][1]
     return {
         "engine": engine,
         "seconds": seconds,
-        "requests": got.requests,
-        "rps": got.rps,
+        "requests": got.requests + login_got.requests,
+        "rps": got.rps + login_got.rps,
         "rss_samples_mb": samples,
         "rss_first_mb": first,
         "rss_last_mb": last,
