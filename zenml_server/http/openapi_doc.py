@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from zenml_server import __version__
+from zenml_server.http.errors import OAUTH_PATHS
 
 
 @functools.cache
@@ -45,7 +46,36 @@ def document() -> dict[str, Any]:
             if name in doc["components"]["schemas"]:
                 raise RuntimeError(f"{entry.name}: schema {name} is described twice")
             doc["components"]["schemas"][name] = schema
+    _add_common_responses(doc)
     return doc
+
+
+# Answers any operation can give, added wherever a part does not describe them itself.
+_COMMON = {
+    "422": "the URL holds a NUL character or another unusable value",
+    "500": "an unexpected error; the request id identifies it in the server log",
+    "503": "the database does not answer; retry after Retry-After seconds",
+}
+
+
+def _add_common_responses(doc: dict[str, Any]) -> None:
+    for path, item in doc["paths"].items():
+        oauth = path in OAUTH_PATHS
+        schema = "#/components/schemas/OAuthError" if oauth else "#/components/schemas/Error"
+        for method, operation in item.items():
+            if method == "parameters" or not isinstance(operation, dict):
+                continue
+            responses = operation.setdefault("responses", {})
+            for status, description in _COMMON.items():
+                if oauth and status == "422":
+                    continue  # OAuth endpoints answer 400 invalid_request instead
+                responses.setdefault(
+                    status,
+                    {
+                        "description": description,
+                        "content": {"application/json": {"schema": {"$ref": schema}}},
+                    },
+                )
 
 
 @functools.cache
