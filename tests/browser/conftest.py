@@ -75,3 +75,18 @@ async def browser(chromium: Path) -> AsyncIterator[Any]:
             yield launched
         finally:
             await launched.close()
+
+
+@pytest.fixture
+async def page(browser: Any) -> AsyncIterator[Any]:
+    """A fresh page; the test fails on a console error other than an HTTP status (a CSP
+    violation or a script error)."""
+    errors: list[str] = []
+    context = await browser.new_context()
+    opened = await context.new_page()
+    opened.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        yield opened
+    finally:
+        await context.close()
+    assert not [e for e in errors if not e.startswith("Failed to load resource")], errors

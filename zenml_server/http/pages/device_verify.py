@@ -10,14 +10,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from zenml_server.domain.clock import isoformat
 from zenml_server.domain.errors import RateLimited
 from zenml_server.domain.models import Device, User
 from zenml_server.domain.secrets import format_user_code, normalize_user_code
 from zenml_server.http.auth import client_ip
 from zenml_server.http.forms import read_form
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS
-from zenml_server.http.pages.render import render
+from zenml_server.http.pages.render import render, when
 from zenml_server.http.pages.session import check_csrf, require_user
 from zenml_server.services.device_flow import CodeProblem, CodeRefused
 
@@ -105,8 +104,7 @@ def _when(device: Device, request: web.Request) -> dict[str, str]:
         ago = f"{seconds // 60} min ago"
     else:
         ago = f"{seconds // 3600} h ago"
-    stamp = isoformat(device.created) or ""
-    return {"ago": ago, "utc": stamp.replace("T", " ")[:19] + " UTC"}
+    return {"ago": ago, "utc": when(device.created)}
 
 
 def _too_many(request: web.Request, user: User, typed: str, device_id: str | None) -> web.Response:

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from zenml_server.domain.clock import isoformat
 from zenml_server.domain.errors import NotFound
 from zenml_server.domain.models import Principal, PrincipalKind, User
 from zenml_server.http.forms import read_form
 from zenml_server.http.keys import SERVICES
-from zenml_server.http.pages.render import render
+from zenml_server.http.pages.render import render, when
 from zenml_server.http.pages.session import check_csrf, require_user
 
 _ACTIONS = {"lock": "locked", "unlock": "unlocked", "delete": "deleted"}
@@ -31,7 +30,7 @@ async def devices_page(request: web.Request) -> web.Response:
             "user": user,
             "devices": result.items,
             "total": result.total,
-            "isoformat": isoformat,
+            "when": when,
             "done": _ACTIONS.get(done or ""),
         },
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -18,3 +19,10 @@ def render(
     response = aiohttp_jinja2.render_template(template, request, full, status=status)
     csrf_cookie(request, response)
     return response
+
+
+def when(ts: float | None, *, never: str = "never") -> str:
+    """A timestamp as people read it on a page: ``2026-11-28 11:28 UTC``."""
+    if ts is None:
+        return never
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -6,7 +6,6 @@ the answer to that POST and never again (the answer is not cached: ``no-store``)
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -16,7 +15,7 @@ from zenml_server.domain.models import ApiKey, ServiceAccount, User
 from zenml_server.http.errors import ForbiddenError
 from zenml_server.http.forms import read_form
 from zenml_server.http.keys import SERVICES, SETTINGS
-from zenml_server.http.pages.render import render
+from zenml_server.http.pages.render import render, when
 from zenml_server.http.pages.session import check_csrf, require_user
 from zenml_server.services.service_accounts import (
     MAX_DESCRIPTION_LENGTH,
@@ -30,12 +29,6 @@ TEMPLATE = "service_accounts.html"
 DEFAULT_KEY_NAME = "default"
 _MAX_SHOWN = 1000
 _STATUS = {AlreadyExists: 409, InvalidInput: 422, NotFound: 404}
-
-
-def _when(ts: float | None) -> str:
-    if ts is None:
-        return "never"
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 async def _admin(request: web.Request) -> User:
@@ -55,8 +48,8 @@ def _key_view(key: ApiKey) -> dict[str, Any]:
         "name": key.name,
         "description": key.description,
         "active": key.active,
-        "last_login": _when(key.last_login),
-        "last_rotated": _when(key.last_rotated),
+        "last_login": when(key.last_login),
+        "last_rotated": when(key.last_rotated),
         "retain_period_minutes": key.retain_period_minutes,
     }
 
@@ -76,7 +69,7 @@ def _account_view(account: ServiceAccount, keys: Any) -> dict[str, Any]:
         "name": account.name,
         "description": account.description,
         "active": account.active,
-        "created": _when(account.created),
+        "created": when(account.created),
         "api_keys": [_key_view(k) for k in keys],
     }
 
