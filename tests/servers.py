@@ -8,12 +8,15 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.builders import ADMIN_PASSWORD, JWT_SECRET
+from aiohttp import web
+
+from tests.builders import ADMIN_PASSWORD, JWT_SECRET, make_settings
+from zenml_server.http.app import create_app
 
 START_TIMEOUT_SECONDS = 30.0
 
@@ -75,3 +78,17 @@ def running_server(database_url: str, log_dir: Path, **settings: str) -> Iterato
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@asynccontextmanager
+async def serving_app(database_url: str, **overrides: object) -> AsyncIterator[str]:
+    """The real app in this event loop on a free 127.0.0.1 port; yields its base URL."""
+    port = free_port()
+    settings = make_settings(database_url=database_url, **overrides)
+    runner = web.AppRunner(create_app(settings), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

@@ -6,16 +6,13 @@ Without /usr/bin/chromium these tests are skipped, unless CI is true: then they 
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 
-from tests.builders import make_settings
-from zenml_server.http.app import create_app
+from tests.servers import serving_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -30,26 +27,11 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 async def server_url(tmp_path: Path) -> AsyncIterator[str]:
     """The base URL of the real app, served by aiohttp on 127.0.0.1 with a fresh database."""
-    port = _free_port()
-    settings = make_settings(database_url=f"sqlite:///{tmp_path}/server.sqlite")
-    runner = web.AppRunner(create_app(settings), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
-    await site.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving_app(f"sqlite:///{tmp_path}/server.sqlite") as url:
+        yield url
 
 
 @pytest.fixture

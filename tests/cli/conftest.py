@@ -10,7 +10,6 @@ import io
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -28,17 +27,12 @@ import pytest
 from zenml_cli.config import Config, Credentials, format_timestamp
 from zenml_cli.main import main
 
+from tests.servers import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "cli-tests-admin-password"
 JWT_SECRET = "cli-tests-jwt-secret-0123456789abcdef0123456789"
 START_TIMEOUT_SECONDS = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The real ZenML client (PyPI zenml==0.98.0) logs in to our server through its device flow.
 
-The client lives in a cached virtual environment, ``.compat-venv`` (built on first use with
-``pip install zenml==0.98.0``); it runs in a subprocess against the real server on a free
+The client lives in a cached virtual environment under ``~/.cache/zenml-server`` (built on
+first use with ``pip install zenml==0.98.0``; ``ZENML_COMPAT_VENV`` names another place); it
+runs in a subprocess against the real server on a free
 port, and the test approves the device through our API when the client asks.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -18,14 +18,18 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from tests.builders import ADMIN_PASSWORD, make_settings
-from zenml_server.http.app import create_app
+from tests.builders import ADMIN_PASSWORD
+from tests.servers import serving_app
 
 pytestmark = pytest.mark.compat
 ROOT = Path(__file__).resolve().parents[2]
-VENV = ROOT / ".compat-venv"
+# Outside the clone, so every clone and CI run on this machine reuses the (large) install.
+VENV = Path(
+    os.environ.get(
+        "ZENML_COMPAT_VENV", Path.home() / ".cache" / "zenml-server" / "compat-venv-zenml-0.98.0"
+    )
+)
 SCRIPT = Path(__file__).with_name("zenml_login.py")
 ZENML = "zenml==0.98.0"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -59,26 +63,12 @@ def zenml_python() -> Path:
     return python
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 async def server_url(tmp_path: Path) -> AsyncIterator[str]:
-    port = _free_port()
-    settings = make_settings(
-        database_url=f"sqlite:///{tmp_path}/server.sqlite", device_auth_polling_interval=1
-    )
-    runner = web.AppRunner(create_app(settings), access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serving_app(
+        f"sqlite:///{tmp_path}/server.sqlite", device_auth_polling_interval=1
+    ) as url:
+        yield url
 
 
 async def _approve(base: str, verify_url: str) -> str:
