@@ -101,6 +101,8 @@ def seed_sqlite(path: str, devices: int, api_keys: int) -> None:
     conn = sqlite3.connect(path, timeout=30)
     try:
         conn.execute("PRAGMA busy_timeout = 30000")
+        # Random digests land all over three unique indexes: keep them in memory while seeding.
+        conn.execute("PRAGMA cache_size = -524288")
         owner = _owner(conn.execute("SELECT id FROM users ORDER BY created LIMIT 1").fetchone())
         accounts = account_rows(-(-api_keys // KEYS_PER_ACCOUNT), now)
         with conn:
