@@ -127,3 +127,26 @@ async def test_nul_in_json_is_refused(client: Any, store: Store, admin_token: st
     )
     assert resp.status == 422
     assert await _user_count(store) == before
+
+
+async def test_lone_surrogate_in_json_is_refused(
+    client: Any, store: Store, admin_token: str
+) -> None:
+    """A lone surrogate escape in a JSON string answers 422 on both engines, never a 500."""
+    before = await _user_count(store)
+    resp = await client.post(
+        "/api/v1/users",
+        data=b'{"name": "a\\ud800b", "password": "long-enough-1"}',
+        headers={"Content-Type": "application/json", **bearer(admin_token)},
+    )
+    assert resp.status == 422
+    assert await _user_count(store) == before
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/users/%ff%fe", "/api/v1/devices?user=%ED%A0%80", "/api/v1/users/%ED%A0%80"]
+)
+async def test_undecodable_url_is_never_500(client: Any, admin_token: str, path: str) -> None:
+    """Percent-escapes that are not UTF-8 in a path or query answer 4xx on both engines."""
+    resp = await client.get(path, headers=bearer(admin_token))
+    assert 400 <= resp.status < 500

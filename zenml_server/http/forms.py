@@ -55,9 +55,27 @@ async def read_json(request: web.Request) -> dict[str, Any]:
         raise ValidationFailed("the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ValidationFailed("the body must be a JSON object")
-    if b"\\u0000" in raw:
-        raise ValidationFailed("the body holds a NUL character")
+    _check_storable(body)
     return body
+
+
+def _check_storable(value: Any) -> None:
+    """Refuse strings no database can hold: NUL characters and lone surrogates (which JSON
+    escapes such as ``\\u0000`` and ``\\ud800`` can smuggle past UTF-8 decoding)."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationFailed("the body holds a NUL character")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValidationFailed("the body holds text that is not valid Unicode") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_storable(key)
+            _check_storable(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_storable(item)
 
 
 def require_text(fields: dict[str, Any], name: str, *, max_length: int = 1024) -> str:
