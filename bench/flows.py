@@ -17,6 +17,7 @@ class FlowResult:
     failures: int
     seconds: float
     latencies_ms: list[float]
+    errors: list[str]
 
     @property
     def rate(self) -> float:
@@ -33,6 +34,7 @@ async def run_flows(url: str, admin_token: str, concurrency: int, seconds: float
     """As many whole device logins as ``concurrency`` clients finish in ``seconds``."""
     latencies: list[float] = []
     failures = 0
+    errors: list[str] = []
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
         started = time.perf_counter()
@@ -44,11 +46,13 @@ async def run_flows(url: str, admin_token: str, concurrency: int, seconds: float
                 t0 = time.perf_counter()
                 try:
                     await client.device_flow(http, url, admin_token)
-                except (client.Unexpected, aiohttp.ClientError):
+                except (client.Unexpected, aiohttp.ClientError) as exc:
                     failures += 1
+                    if len(errors) < 3:
+                        errors.append(str(exc)[:300])
                     continue
                 latencies.append((time.perf_counter() - t0) * 1000)
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
-    return FlowResult(len(latencies), failures, elapsed, latencies)
+    return FlowResult(len(latencies), failures, elapsed, latencies, errors)

@@ -117,6 +117,7 @@ def run_flood(db_url: str, fx: Fixtures, opts: Options, result: EngineResult) ->
                 / max(1, gets.requests + flooded.requests),
             )
             logins.append(flooded.rps)
+            time.sleep(2)  # aiohttp finishes the logins wrk gave up on: let them drain
         during.peak_rss_mb = ours.memory_mb().get("VmHWM")
     row = Row(
         "current-user during password flood",
@@ -136,12 +137,14 @@ def run_device_flows(
     side = Side("ours")
     with running(_start(db_url, opts, result)) as ours:
         failures, flows_done, client_cpu = 0, 0, 0.0
+        errors: list[str] = []
         for _ in range(opts.rounds):
             before, client_before = ours.cpu_seconds(), time.process_time()
             got = asyncio.run(flows.run_flows(ours.url, fx.admin_token, concurrency, opts.seconds))
             cpu = ours.cpu_seconds() - before
             client_cpu += time.process_time() - client_before
             flows_done += got.flows
+            errors += got.errors
             side.rps.append(got.rate)
             side.p50_ms.append(got.percentile(50) or 0.0)
             side.p99_ms.append(got.percentile(99) or 0.0)
@@ -155,7 +158,7 @@ def run_device_flows(
         f"used {client_cpu * 1000 / max(1, flows_done):.1f} ms CPU per flow on the same machine"
     )
     if failures:
-        row.notes.append(f"failed flows: {failures}")
+        row.notes.append(f"failed flows: {failures}, first: {errors[:1]}")
     return row
 
 
