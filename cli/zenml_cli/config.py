@@ -48,9 +48,9 @@ def normalize_url(url: str) -> str:
 class Credentials:
     """What the CLI keeps for one server.
 
-    ``kind`` says how the token was obtained: ``device`` (browser approval), ``api_key`` (the key
-    is kept so the token can be refreshed) or ``password`` (``zenml up`` on the local server; the
-    generated admin password is kept for the same reason, in the same 0600 file).
+    ``kind`` says how the token was obtained: ``device`` (browser approval, or ``zenml up``
+    approving itself), ``api_key`` (the key is kept so the token can be refreshed) or
+    ``password`` (a password login held in memory only; the CLI stores none).
     """
 
     kind: CredentialKind
@@ -147,11 +147,7 @@ class Config:
         return value if isinstance(value, str) else None
 
     def local_server(self) -> dict[str, str]:
-        """What ``zenml up`` remembers about the local server: ``url``, ``admin_password``.
-
-        The generated admin password is kept so the next ``zenml up`` on the same database can
-        log in again.
-        """
+        """What ``zenml up`` remembers about the local server: its ``url``."""
         section = self._data.get("local_server")
         return (
             {k: v for k, v in section.items() if isinstance(v, str)}
@@ -159,8 +155,8 @@ class Config:
             else {}
         )
 
-    def update_local_server(self, **values: str) -> None:
-        self._data["local_server"] = {**self.local_server(), **values}
+    def set_local_server(self, url: str) -> None:
+        self._data["local_server"] = {"url": url}
         self._save()
 
     def servers(self) -> dict[str, Any]:

@@ -25,13 +25,17 @@ def _zenml(*argv: str, config_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_up_starts_connects_and_down_stops(tmp_path: Path) -> None:
-    """up starts zenml-server on SQLite and logs in as admin; down stops it and forgets it."""
+    """up starts zenml-server on SQLite and connects as a trusted device of the admin, showing
+    the generated password once and storing none; down stops it; up again reuses the login."""
     config_dir = tmp_path / "zenml"
     port = free_port()
     up = _zenml("up", "--port", str(port), config_dir=config_dir)
     try:
         assert up.returncode == 0, up.stderr
         assert f"Started zenml-server at http://127.0.0.1:{port}" in up.stdout
+        assert "as a trusted device" in up.stdout
+        password = up.stdout.split("with password: ")[1].split()[0]
+        assert password not in (config_dir / "config.json").read_text()
         assert (config_dir / "local-server.sqlite").exists()
         assert (config_dir / "local-server.log").exists()
         status = _zenml("status", config_dir=config_dir)
@@ -46,7 +50,16 @@ def test_up_starts_connects_and_down_stops(tmp_path: Path) -> None:
     assert "Stopped the local zenml-server" in down.stdout
     assert not (config_dir / PID_FILE).exists()
     assert not is_alive(pid)
-    assert "Not connected" in _zenml("status", config_dir=config_dir).stdout
+
+    restarted = _zenml("up", "--port", str(port), config_dir=config_dir)
+    try:
+        assert restarted.returncode == 0, restarted.stderr
+        assert "the login stored earlier" in restarted.stdout
+        assert "password" not in restarted.stdout
+        status = _zenml("status", config_dir=config_dir)
+        assert "User:          admin (admin)" in status.stdout, status.stdout + status.stderr
+    finally:
+        assert _zenml("down", config_dir=config_dir).returncode == 0
 
 
 def test_down_without_a_server_says_so(cli: Cli) -> None:

@@ -1,8 +1,10 @@
 """``zenml up`` and ``zenml down``: a local zenml-server on SQLite, in the background.
 
 ``up`` starts ``zenml-server --port P`` detached from the terminal, with its pid file, log file
-and database in the config directory, waits for ``/health``, then logs the CLI in as the admin
-with a password it generated (or ``ZENML_SERVER_ADMIN_PASSWORD``) and passed to the server.
+and database in the config directory, and waits for ``/health``. On a new database it gives the
+server an admin password (``ZENML_SERVER_ADMIN_PASSWORD``, or a generated one shown once), logs
+in with it just long enough to approve this CLI as a trusted device, and keeps only that
+device's token: no password is stored. Later ``up``s reuse the stored login while it lasts.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import shutil
 import signal
 import socket
 import sys
+import urllib.parse
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from zenml_cli import device_flow
 from zenml_cli.arguments import port
-from zenml_cli.client import login_with_password
+from zenml_cli.client import Client, login_with_password
 from zenml_cli.config import Credentials
 from zenml_cli.errors import CLIError
 from zenml_cli.runtime import Runtime
@@ -101,42 +105,63 @@ def run_up(rt: Runtime, args: argparse.Namespace) -> int:
 
     url = f"http://127.0.0.1:{args.port}"
     username = rt.env.get("ZENML_SERVER_ADMIN_USERNAME") or "admin"
-    password = (
-        rt.env.get("ZENML_SERVER_ADMIN_PASSWORD")
-        or config.local_server().get("admin_password")
-        or secrets.token_urlsafe(18)
-    )
-    config.update_local_server(url=url, admin_password=password)
     database = (config.directory / DATABASE_FILE).resolve()
-    server_env = {
-        **rt.env,
-        "ZENML_SERVER_DATABASE_URL": rt.env.get("ZENML_SERVER_DATABASE_URL")
-        or f"sqlite:///{database}",
-        "ZENML_SERVER_ADMIN_PASSWORD": password,
-        "ZENML_SERVER_JWT_SECRET_KEY": rt.env.get("ZENML_SERVER_JWT_SECRET_KEY")
-        or secrets.token_urlsafe(48),
-    }
+    database_url = rt.env.get("ZENML_SERVER_DATABASE_URL") or f"sqlite:///{database}"
+    fresh = database_url == f"sqlite:///{database}" and not database.exists()
+    given_password = rt.env.get("ZENML_SERVER_ADMIN_PASSWORD")
+    password = given_password or (secrets.token_urlsafe(18) if fresh else None)
+    config.set_local_server(url)
+    server_env = {**rt.env, "ZENML_SERVER_DATABASE_URL": database_url}
+    if password is not None:
+        # Used by the server only when it creates the first admin, on an empty database.
+        server_env["ZENML_SERVER_ADMIN_PASSWORD"] = password
     log_file = config.directory / LOG_FILE
     pid = _spawn(executable, ["--port", str(args.port)], server_env, log_file)
     pid_file.write_text(f"{pid}\n")
     os.chmod(pid_file, 0o600)
 
     _wait_until_healthy(rt, url, pid, log_file)
-    token = login_with_password(url, username, password, rt.now())
-    config.store(
-        url,
-        Credentials(
-            kind="password",
-            access_token=token.access_token,
-            expires_at=token.expires_at,
-            username=username,
-            password=password,
-        ),
-    )
     rt.out(f"Started zenml-server at {url} (pid {pid}; log: {log_file}).")
-    rt.out(f"Connected to it as {username}. To log in from a browser, use password: {password}")
+    stored = config.credentials(url)
+    if stored is not None and stored.kind == "device" and not stored.expired(rt.now()):
+        rt.out(f"Connected to it as {stored.username} (the login stored earlier).")
+    elif password is not None:
+        credentials = _connect_as_trusted_device(rt, url, username, password)
+        config.store(url, credentials)
+        rt.out(f"Connected to it as {username}, as a trusted device.")
+        if given_password is None:
+            rt.out(f"To log in from a browser, use {username!r} with password: {password}")
+            rt.out("It is not stored anywhere and will not be shown again.")
+    else:
+        rt.out(f"Log in with `zenml connect --url {url}`.")
     rt.out("Stop it with `zenml down`.")
     return 0
+
+
+def _connect_as_trusted_device(rt: Runtime, url: str, username: str, password: str) -> Credentials:
+    """Log in with the admin password once, approve this CLI as a trusted device with it,
+    and collect the device's token: the same device login a browser would approve."""
+    admin = login_with_password(url, username, password, rt.now())
+    client_id = rt.config().client_id
+    authorization = device_flow.start(url, client_id)
+    query = urllib.parse.urlsplit(authorization.verification_uri_complete).query
+    device_id = urllib.parse.parse_qs(query).get("device_id", [""])[0]
+    approver = Credentials(
+        kind="password", access_token=admin.access_token, expires_at=admin.expires_at
+    )
+    Client(url, approver, config=None, now=rt.now).put(
+        f"/api/v1/devices/{urllib.parse.quote(device_id)}/verify",
+        {"user_code": authorization.user_code, "trusted_device": True},
+    )
+    # Approved already: the first poll answers with the token, so there is nothing to wait for.
+    token = device_flow.poll(url, client_id, authorization, sleep=lambda _: None, now=rt.now)
+    return Credentials(
+        kind="device",
+        access_token=token.access_token,
+        expires_at=token.expires_at,
+        device_id=token.device_id,
+        username=username,
+    )
 
 
 def _spawn(executable: str, arguments: list[str], env: dict[str, str], log_file: Path) -> int:
@@ -192,8 +217,6 @@ def run_down(rt: Runtime, args: argparse.Namespace) -> int:
     if is_alive(pid):
         os.kill(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
-    url = config.local_server().get("url")
-    if url and config.credentials(url) is not None:
-        config.forget(url)
+    # The device login is kept: the next `zenml up` on the same database reuses it.
     rt.out(f"Stopped the local zenml-server (pid {pid}).")
     return 0
