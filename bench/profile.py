@@ -65,6 +65,7 @@ def main() -> int:
     parser.add_argument("--engine", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--rate", type=int, default=100, help="py-spy samples per second")
     args = parser.parse_args()
     py_spy = _py_spy()
     out = report.RESULTS / f"profile-{time.strftime('%Y%m%d-%H%M%S')}.txt"
@@ -82,7 +83,8 @@ def main() -> int:
             # Sampling starts once the set-up requests are done.
             spy = subprocess.Popen(
                 [py_spy, "record", "--pid", str(s.process.pid), "--duration",
-                 str(int(args.seconds)), "--format", "raw", "--output", str(out), "--nonblocking"],
+                 str(int(args.seconds)), "--format", "raw", "--output", str(out),
+                 "--nonblocking", "--rate", str(args.rate)],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )  # fmt: skip
