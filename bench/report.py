@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import time
 from pathlib import Path
@@ -54,6 +55,8 @@ def table(title: str, rows: list[Row]) -> str:
         extra = [_verdict(row), _counts(row), *row.notes]
         if o.socket_errors:
             extra.append(f"socket errors: {o.socket_errors}")
+        if o.non_2xx and not o.counts:
+            extra.append(f"non-2xx answers: {o.non_2xx}")
         detail = "   ".join(x for x in extra if x)
         if detail:
             lines.append(f"    {detail}")
@@ -61,20 +64,42 @@ def table(title: str, rows: list[Row]) -> str:
 
 
 def machine() -> dict[str, Any]:
+    """Load average, CPU time of the whole machine and of this benchmark's own processes."""
     load = Path("/proc/loadavg").read_text().split()[:3]
-    return {"cpus": os.cpu_count(), "loadavg": [float(x) for x in load]}
+    cpu = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    ticks = os.sysconf("SC_CLK_TCK")
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {
+        "cpus": os.cpu_count(),
+        "loadavg": [float(x) for x in load],
+        "machine_busy_s": (sum(cpu) - cpu[3] - cpu[4]) / ticks,
+        "machine_total_s": sum(cpu) / ticks,
+        # servers, references and wrk are waited for, so their time is in RUSAGE_CHILDREN
+        "bench_cpu_s": own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime,
+    }
 
 
 def busy_note(before: dict[str, Any], after: dict[str, Any]) -> str | None:
-    cpus = before["cpus"] or 1
-    peak = max(before["loadavg"][0], after["loadavg"][0])
-    if before["loadavg"][0] > 0.5 * cpus:
-        return (
-            f"NOTE: the machine was busy: load average {before['loadavg'][0]:.1f} before and "
-            f"{after['loadavg'][0]:.1f} after the run on {cpus} CPUs (peak {peak:.1f}); "
-            "absolute figures are low and noisy, ratios within a run are the ones to compare."
+    """A warning when other work used a noticeable share of the machine during the run."""
+    total = after["machine_total_s"] - before["machine_total_s"]
+    busy = after["machine_busy_s"] - before["machine_busy_s"]
+    ours = after["bench_cpu_s"] - before["bench_cpu_s"]
+    if total <= 0:
+        return None
+    others = max(0.0, busy - ours) / total
+    line = (
+        f"Machine during the run: {100 * busy / total:.0f}% of {before['cpus']} CPUs busy, "
+        f"{100 * ours / total:.0f}% by this benchmark (wrk, servers, client), "
+        f"{100 * others:.0f}% by other processes (PostgreSQL's own backends included); "
+        f"load average {before['loadavg'][0]:.1f} before, {after['loadavg'][0]:.1f} after."
+    )
+    if others > 0.1:
+        line += (
+            "\nNOTE: figures were taken on a busy machine: absolute figures are low and noisy; "
+            "ratios within one run are the ones to compare."
         )
-    return None
+    return line
 
 
 def git_commit() -> str | None:

@@ -129,7 +129,7 @@ def main() -> int:
                 line += f"max {v['max']:.1f} ms;"
         line += f"  not refused within {GIVE_UP_SECONDS:.0f} s: {s['not_refused_within_5s']}"
         print(line)
-    after = report.machine()
+    after = report.machine()  # the two servers were waited for: their CPU time is counted
     note = report.busy_note(before, after)
     if note:
         print(note)
