@@ -112,8 +112,23 @@ def git_commit() -> str | None:
     return out.stdout.strip()
 
 
+def _dirty() -> list[str]:
+    """Files changed but not committed: others work in the same tree while we measure."""
+    try:
+        out = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [line[3:] for line in out.stdout.splitlines()]
+
+
 def write_json(kind: str, data: dict[str, Any]) -> Path:
     RESULTS.mkdir(exist_ok=True)
     path = RESULTS / f"{kind}-{time.strftime('%Y%m%d-%H%M%S')}.json"
-    path.write_text(json.dumps({"commit": git_commit(), **data}, indent=2, default=str))
+    meta = {"commit": git_commit(), "uncommitted_changes": _dirty()}
+    path.write_text(json.dumps({**meta, **data}, indent=2, default=str))
     return path
