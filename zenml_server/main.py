@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import sys
@@ -73,6 +74,12 @@ def _serve(settings: Settings, *, host: str, port: int) -> int:
     url = settings.url or f"http://{host}:{port}"
 
     async def _ready(_app: web.Application) -> None:
+        # Everything alive now (modules, app, templates) lives as long as the process: keep
+        # it out of the collector's way, and collect young objects less often, so requests
+        # do not pay for long garbage-collection pauses (p99 at one connection).
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 20)
         elapsed = time.perf_counter() - started
         print(
             f"zenml-server {__version__} ready at {url} in {elapsed:.2f}s "

@@ -28,12 +28,19 @@ class IssuedToken:
     expires: float
 
 
+# Verified tokens remembered per process. A client reuses its token for many requests, and
+# checking an HS256 signature with PyJWT costs far more than the rest of a request; a token
+# whose signature verified once stays genuine, so only its expiry is checked again.
+_VERIFIED_MAX = 20_000
+
+
 class Tokens:
     def __init__(self, secret: str, issuer: str, clock: Clock) -> None:
         self._secret = secret
         self._issuer = issuer
         self._clock = clock
         self._decoder = jwt.PyJWT(options={"verify_exp": False, "verify_iat": False})
+        self._verified: dict[str, dict[str, Any]] = {}
 
     def issue(self, kind: str, subject: str, lifetime: int, **claims: Any) -> IssuedToken:
         """A token for ``subject`` valid ``lifetime`` seconds from now."""
@@ -58,17 +65,29 @@ class Tokens:
     def verify(self, token: str) -> dict[str, Any]:
         """The claims of a genuine, unexpired token; raise InvalidCredentials otherwise.
 
-        Expiry is checked against the injected clock, not the wall clock.
+        Expiry is checked against the injected clock, not the wall clock. Callers get their
+        own copy of the claims.
         """
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._decode(token)
+            if len(self._verified) >= _VERIFIED_MAX:
+                # Forget the oldest entry (dicts keep insertion order).
+                del self._verified[next(iter(self._verified))]
+            self._verified[token] = claims
+        if claims["exp"] <= self._clock.now():
+            raise InvalidCredentials("token expired")
+        return dict(claims)
+
+    def _decode(self, token: str) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = self._decoder.decode(
                 token, self._secret, algorithms=[ALGORITHM], issuer=self._issuer
             )
         except jwt.PyJWTError:
             raise InvalidCredentials("invalid token") from None
-        exp = claims.get("exp")
-        if not isinstance(exp, int) or exp <= self._clock.now():
-            raise InvalidCredentials("token expired")
+        if not isinstance(claims.get("exp"), int):
+            raise InvalidCredentials("invalid token")
         if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("kind"), str):
             raise InvalidCredentials("invalid token")
         return claims
