@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from dataclasses import dataclass
 
@@ -26,8 +27,9 @@ class FlowResult:
     def percentile(self, p: float) -> float | None:
         if not self.latencies_ms:
             return None
+        # nearest rank: the 99th of 100 values is p99
         ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+        return ordered[min(len(ordered) - 1, max(0, math.ceil(len(ordered) * p / 100) - 1))]
 
 
 async def run_flows(url: str, admin_token: str, concurrency: int, seconds: float) -> FlowResult:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import statistics
 import tempfile
 import time
@@ -87,8 +88,9 @@ async def measure(a_url: str, b_url: str, trials: int) -> dict[str, list[dict[st
 
 
 def _pct(values: list[float], p: float) -> float:
+    # nearest rank: the 99th of 100 values is p99
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))]
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(len(ordered) * p / 100) - 1))]
 
 
 def summarize(trials: list[dict[str, Any]]) -> dict[str, Any]:
