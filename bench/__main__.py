@@ -38,7 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     ensure_wrk()
     engines = ["sqlite", "postgresql"] if args.engine == "both" else [args.engine]
     before = report.machine()
-    out: dict[str, Any] = {"machine_before": before, "args": vars(args), "engines": []}
+    # Others may commit while a run goes on: the JSON says which commit it started and ended on.
+    out: dict[str, Any] = {
+        "commit_at_start": report.git_commit(),
+        "machine_before": before,
+        "args": vars(args),
+        "engines": [],
+    }
     printed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="zenml-bench-") as tmp:
         opts = suite.Options(
