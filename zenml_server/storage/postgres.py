@@ -33,6 +33,13 @@ async def _guard(call: Callable[[], Awaitable[T]]) -> T:
         raise StorageUnavailable(f"postgresql: {type(exc).__name__}") from None
 
 
+async def _keep_session(conn: Any) -> None:
+    """Reset nothing on release: pooled connections never carry session state (settings are
+    only ever SET LOCAL, advisory locks are transaction-scoped, LISTEN has its own
+    connection), so asyncpg's reset query would be a wasted round trip per statement.
+    asyncpg still rolls back any transaction left open."""
+
+
 class _PgConnection:
     def __init__(self, conn: Any) -> None:
         self._conn = conn
@@ -74,6 +81,7 @@ class PostgresDatabase:
             timeout=5,
             command_timeout=30,
             max_inactive_connection_lifetime=60,
+            reset=_keep_session,
         )
         return cls(pool, dsn)
 
