@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,12 +23,10 @@ import pytest
 from zenml_cli.config import Config, Credentials, format_timestamp
 from zenml_cli.main import main
 
-from tests.servers import free_port
+from tests.builders import ADMIN_PASSWORD
+from tests.servers import running_server
 
 REPO = Path(__file__).resolve().parents[2]
-ADMIN_PASSWORD = "cli-tests-admin-password"
-JWT_SECRET = "cli-tests-jwt-secret-0123456789abcdef0123456789"
-START_TIMEOUT_SECONDS = 30.0
 
 
 @dataclass
@@ -103,59 +97,15 @@ class Server:
         return token
 
 
-def server_env(database: Path) -> dict[str, str]:
-    """The test process's environment minus any ZENML_* setting, plus the server's settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENML_")}
-    env.update(
-        ZENML_SERVER_DATABASE_URL=f"sqlite:///{database}",
-        ZENML_SERVER_ADMIN_PASSWORD=ADMIN_PASSWORD,
-        ZENML_SERVER_JWT_SECRET_KEY=JWT_SECRET,
-        # 1 s, with the server's ±1 s tolerance, lets the CLI poll again at once (fake sleep).
-        ZENML_SERVER_DEVICE_AUTH_POLLING_INTERVAL="1",
-    )
-    return env
-
-
-def wait_for_health(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"zenml-server exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(url + "/health", timeout=1) as answer:  # noqa: S310
-                if answer.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)  # process start-up only: bounded by START_TIMEOUT_SECONDS
-    pytest.fail(f"zenml-server did not answer /health:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A real zenml-server on SQLite, for the whole session."""
     directory = tmp_path_factory.mktemp("zenml-server")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = directory / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "zenml_server", "--host", "127.0.0.1", "--port", str(port)],
-            env=server_env(directory / "db.sqlite"),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            cwd=REPO,
-        )
-    try:
-        wait_for_health(url, process, log)
-        yield Server(url=url, admin_password=ADMIN_PASSWORD, log=log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    # 1 s, with the server's ±1 s tolerance, lets the CLI poll again at once (fake sleep).
+    with running_server(
+        f"sqlite:///{directory / 'db.sqlite'}", directory, device_auth_polling_interval="1"
+    ) as process:
+        yield Server(url=process.url, admin_password=ADMIN_PASSWORD, log=process.log)
 
 
 class Browser:

@@ -6,7 +6,8 @@ import json
 
 from zenml_cli.config import Credentials
 
-from tests.cli.conftest import Browser, Cli, Server, approve_by_code, free_port, one_error_line
+from tests.cli.conftest import Browser, Cli, Server, approve_by_code, one_error_line
+from tests.servers import free_port
 
 
 def test_status_when_nothing_is_stored(cli: Cli) -> None:

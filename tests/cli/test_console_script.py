@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.cli.conftest import Server, free_port
+from tests.cli.conftest import Server
+from tests.servers import free_port
 
 ZENML = Path(sys.executable).parent / "zenml"
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from zenml_cli.commands.local_server import PID_FILE, is_alive
 
-from tests.cli.conftest import Cli, free_port, one_error_line
+from tests.cli.conftest import Cli, one_error_line
+from tests.servers import free_port
 
 ZENML = Path(sys.executable).parent / "zenml"
 
