@@ -96,6 +96,17 @@ def postgres_url() -> Iterator[str]:
         _run(_drop_pg_database(name))
 
 
+@pytest.fixture
+async def empty_postgres_url(postgres_url: str) -> str:
+    """The run's PostgreSQL database, emptied: for tests that start server processes on it."""
+    store = await Store.open(postgres_url, pool_size=1)
+    try:
+        await _empty_pg(store)
+    finally:
+        await store.close()
+    return postgres_url
+
+
 async def _empty_pg(store: Store) -> None:
     await store.db.execute(f"TRUNCATE {', '.join(_TABLES)} RESTART IDENTITY CASCADE")
 

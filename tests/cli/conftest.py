@@ -26,8 +26,6 @@ from zenml_cli.main import main
 from tests.builders import ADMIN_PASSWORD
 from tests.servers import running_server
 
-REPO = Path(__file__).resolve().parents[2]
-
 
 @dataclass
 class Server:

@@ -49,12 +49,12 @@ async def _connect(http: aiohttp.ClientSession, url: str, admin: dict[str, str])
 
 
 async def test_lock_on_one_replica_is_refused_by_the_other(
-    postgres_url: str, tmp_path: Path
+    empty_postgres_url: str, tmp_path: Path
 ) -> None:
     """Over repeated trials, replica B refuses a device locked through replica A in < 1 s (p99)."""
     with (
-        running_server(postgres_url, tmp_path, device_auth_polling_interval="1") as a,
-        running_server(postgres_url, tmp_path, device_auth_polling_interval="1") as b,
+        running_server(empty_postgres_url, tmp_path) as a,
+        running_server(empty_postgres_url, tmp_path) as b,
     ):
         async with aiohttp.ClientSession() as http:
             login = await http.post(

@@ -4,112 +4,27 @@ the other within a second."""
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
-import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import IO
 
 import aiohttp
 import pytest
 
-from zenml_server.storage.store import Store
+from tests.builders import ADMIN_PASSWORD
+from tests.servers import running_server
 
-REPO = Path(__file__).resolve().parents[2]
-ADMIN_PASSWORD = "cross-process-admin-password"
-JWT_SECRET = "cross-process-jwt-secret-0123456789abcdefghijkl"
-START_TIMEOUT = 30.0
 PROPAGATION_LIMIT = 1.0
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _open_log(log: Path) -> IO[bytes]:
-    return log.open("wb")
-
-
-def _env(database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ZENML_")}
-    env.update(
-        ZENML_SERVER_DATABASE_URL=database_url,
-        ZENML_SERVER_JWT_SECRET_KEY=JWT_SECRET,
-        ZENML_SERVER_ADMIN_PASSWORD=ADMIN_PASSWORD,
-    )
-    return env
-
-
-def _log_text(log: Path) -> str:
-    return log.read_text(errors="replace")
-
-
-async def _wait_healthy(
-    session: aiohttp.ClientSession, url: str, proc: asyncio.subprocess.Process, log: Path
-) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.returncode is not None:
-            pytest.fail(f"server exited with {proc.returncode}:\n{_log_text(log)}")
-        try:
-            async with session.get(url + "/health") as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)  # process start-up only, bounded by START_TIMEOUT
-    pytest.fail(f"server did not start:\n{_log_text(log)}")
-
-
 @pytest.fixture
-async def servers(postgres_url: str, tmp_path: Path) -> AsyncIterator[tuple[str, str]]:
+def servers(empty_postgres_url: str, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """Two zenml-server processes (A, B) on one emptied PostgreSQL database."""
-    store = await Store.open(postgres_url, pool_size=1)
-    try:
-        await store.db.execute(
-            "TRUNCATE api_keys, service_accounts, devices, web_sessions, users, "
-            "credential_changes RESTART IDENTITY CASCADE"
-        )
-    finally:
-        await store.close()
-    procs: list[asyncio.subprocess.Process] = []
-    urls: list[str] = []
-    try:
-        async with aiohttp.ClientSession() as session:
-            for name in ("a", "b"):
-                port = _free_port()
-                log = tmp_path / f"server-{name}.log"
-                with _open_log(log) as output:
-                    procs.append(
-                        await asyncio.create_subprocess_exec(
-                            sys.executable,
-                            "-m",
-                            "zenml_server",
-                            "--port",
-                            str(port),
-                            env=_env(postgres_url),
-                            stdout=output,
-                            stderr=asyncio.subprocess.STDOUT,
-                            cwd=REPO,
-                        )
-                    )
-                urls.append(f"http://127.0.0.1:{port}")
-                await _wait_healthy(session, urls[-1], procs[-1], log)
-        yield urls[0], urls[1]
-    finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                await asyncio.wait_for(proc.wait(), timeout=10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+    with (
+        running_server(empty_postgres_url, tmp_path) as a,
+        running_server(empty_postgres_url, tmp_path) as b,
+    ):
+        yield a.url, b.url
 
 
 async def _status(session: aiohttp.ClientSession, url: str, credential: str) -> int:
