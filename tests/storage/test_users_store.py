@@ -112,3 +112,15 @@ async def test_failed_transaction_changes_nothing(store: Store) -> None:
             await conn.execute("INSERT INTO server_settings (key, value) VALUES ($1, $2)", "a", "b")
             raise RuntimeError("boom")
     assert await store.server_settings.get("a") is None
+
+
+async def test_reads_see_committed_writes_under_concurrency(store: Store) -> None:
+    """A write that has returned is seen by the next read, however reads and writes interleave
+    (no read may run on a snapshot held open by another coroutine's cursor)."""
+
+    async def write_then_read(i: int) -> None:
+        await store.server_settings.get_or_set(f"key-{i}", f"value-{i}")
+        assert await store.server_settings.get(f"key-{i}") == f"value-{i}"
+        await store.db.fetch("SELECT key, value FROM server_settings")
+
+    await asyncio.gather(*(write_then_read(i) for i in range(200)))
