@@ -187,3 +187,16 @@ async def _iso(ts: float) -> str | None:
     from zenml_server.domain.clock import isoformat
 
     return isoformat(ts)
+
+
+async def test_password_change_ends_device_tokens(client: Any, admin_token: str) -> None:
+    """A new password for the owner refuses every device token they hold, on the next request."""
+    alice = await _alice(client, admin_token)
+    device = await connect_device(client, alice)
+    me = bearer(device.token)
+    assert (await client.get("/api/v1/current-user", headers=me)).status == 200
+    resp = await client.put(
+        "/api/v1/users/alice", json={"password": "alice-password-2"}, headers=bearer(admin_token)
+    )
+    assert resp.status == 200
+    assert (await client.get("/api/v1/current-user", headers=me)).status == 401
