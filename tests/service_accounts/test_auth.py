@@ -159,9 +159,11 @@ async def test_second_rotation_ends_the_first_key(client: Any, admin_token: str)
     assert await whoami(client, second) == 200
 
 
-async def test_deactivating_key_refuses_key_and_tokens(client: Any, admin_token: str) -> None:
+async def test_deactivating_key_refuses_key_and_tokens(
+    client: Any, admin_token: str, clock: Any
+) -> None:
     """A deactivated key and every token from it are refused on the next request; reactivated,
-    the key works again."""
+    the key works again but tokens issued before the deactivation stay refused."""
     _, secret = await make_account_with_key(client, admin_token)
     token = await key_token(client, secret)
     assert await whoami(client, token) == 200 and await whoami(client, secret) == 200
@@ -170,12 +172,18 @@ async def test_deactivating_key_refuses_key_and_tokens(client: Any, admin_token:
     assert await whoami(client, token) == 401
     assert await whoami(client, secret) == 401
     assert (await key_login(client, secret)).status == 401
+    clock.advance(5)
     await client.put(path, json={"active": True}, headers=bearer(admin_token))
     assert await whoami(client, secret) == 200
+    assert await whoami(client, token) == 401
+    assert await whoami(client, await key_token(client, secret)) == 200
 
 
-async def test_deactivating_account_refuses_its_keys(client: Any, admin_token: str) -> None:
-    """A deactivated account's keys and tokens are refused at once; reactivated, they work."""
+async def test_deactivating_account_refuses_its_keys(
+    client: Any, admin_token: str, clock: Any
+) -> None:
+    """A deactivated account's keys and tokens are refused at once; reactivated, its keys work
+    again but tokens issued before the deactivation stay refused."""
     _, secret = await make_account_with_key(client, admin_token)
     token = await key_token(client, secret)
     assert await whoami(client, token) == 200
@@ -183,8 +191,11 @@ async def test_deactivating_account_refuses_its_keys(client: Any, admin_token: s
     assert await whoami(client, token) == 401
     assert await whoami(client, secret) == 401
     assert (await key_login(client, secret)).status == 401
+    clock.advance(5)
     await client.put(f"{BASE}/ci", json={"active": True}, headers=bearer(admin_token))
     assert await whoami(client, secret) == 200
+    assert await whoami(client, token) == 401
+    assert await whoami(client, await key_token(client, secret)) == 200
 
 
 async def test_renamed_account_shows_new_name(client: Any, admin_token: str) -> None:

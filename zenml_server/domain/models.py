@@ -78,6 +78,8 @@ class ServiceAccount:
     active: bool
     created: float
     updated: float
+    # Tokens issued before this moment (the last deactivation) are refused for good.
+    tokens_valid_after: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,8 @@ class ApiKey:
     generation: int = 0
     # When the previous generation (the key before the last rotation) stops working.
     previous_expires: float | None = None
+    # Tokens issued before this moment (the last deactivation) are refused for good.
+    tokens_valid_after: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

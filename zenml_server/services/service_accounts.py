@@ -78,6 +78,20 @@ def _check_description(description: str | None) -> str | None:
     return description
 
 
+def _ended(issued_at: Any, key: ApiKey, account: ServiceAccount) -> bool:
+    """True when the token was issued before its key or account was last deactivated.
+
+    ``iat`` has whole seconds, so a token from the very second of a deactivation counts as
+    issued before it: the price is at most a second in which a fresh login must be retried.
+    """
+    if not isinstance(issued_at, int):
+        return True
+    return any(
+        ended is not None and issued_at <= ended
+        for ended in (key.tokens_valid_after, account.tokens_valid_after)
+    )
+
+
 def check_retain(minutes: int) -> int:
     if isinstance(minutes, bool) or not 0 <= minutes <= MAX_RETAIN_MINUTES:
         raise InvalidInput(f"retain_period_minutes must be from 0 to {MAX_RETAIN_MINUTES}")
@@ -307,7 +321,7 @@ class ServiceAccounts:
         if not isinstance(key_id, str) or type(generation) is not int:
             raise InvalidCredentials("invalid credentials")
         key, account = await self._check(key_id, generation)
-        if account.id != claims["sub"]:
+        if account.id != claims["sub"] or _ended(claims.get("iat"), key, account):
             raise InvalidCredentials("invalid credentials")
         return self._principal(account, key, float(claims["exp"]))
 

@@ -19,13 +19,16 @@ from zenml_server.domain.models import ApiKey, ServiceAccount
 from zenml_server.storage.changes import ChangeLog
 from zenml_server.storage.db import Database, Row, UniqueViolation
 
-_ACCOUNT_COLUMNS = "id, name, description, active, created, updated"
+_ACCOUNT_COLUMNS = "id, name, description, active, created, updated, tokens_valid_after"
 _KEY_COLUMNS = (
     "k.id, k.service_account_id, sa.name AS service_account_name, k.name, k.description, "
     "k.active, k.created, k.updated, k.last_login, k.last_rotated, k.retain_period_minutes, "
-    "k.generation, k.previous_expires"
+    "k.generation, k.previous_expires, k.tokens_valid_after"
 )
 _KEY_FROM = "api_keys k JOIN service_accounts sa ON sa.id = k.service_account_id"
+# In an update where $4 is the new ``active`` and $5 is now: a deactivation ends every token
+# issued so far, for good.
+_ENDS_TOKENS = "CASE WHEN $4 = FALSE THEN $5 ELSE tokens_valid_after END"
 
 
 def _account(row: Row) -> ServiceAccount:
@@ -36,6 +39,7 @@ def _account(row: Row) -> ServiceAccount:
         active=bool(row["active"]),
         created=float(row["created"]),
         updated=float(row["updated"]),
+        tokens_valid_after=_opt_float(row["tokens_valid_after"]),
     )
 
 
@@ -58,6 +62,7 @@ def _key(row: Row) -> ApiKey:
         retain_period_minutes=int(row["retain_period_minutes"]),
         generation=int(row["generation"]),
         previous_expires=_opt_float(row["previous_expires"]),
+        tokens_valid_after=_opt_float(row["tokens_valid_after"]),
     )
 
 
@@ -146,6 +151,7 @@ class ServiceAccountStore:
                 row = await conn.fetchrow(
                     f"UPDATE service_accounts SET name = COALESCE($2, name), "
                     f"description = COALESCE($3, description), active = COALESCE($4, active), "
+                    f"tokens_valid_after = {_ENDS_TOKENS}, "
                     f"updated = $5 WHERE id = $1 RETURNING {_ACCOUNT_COLUMNS}",
                     account_id,
                     name,
@@ -262,6 +268,7 @@ class ServiceAccountStore:
                 changed = await conn.execute(
                     "UPDATE api_keys SET name = COALESCE($2, name), "
                     "description = COALESCE($3, description), active = COALESCE($4, active), "
+                    f"tokens_valid_after = {_ENDS_TOKENS}, "
                     "updated = $5 WHERE id = $1",
                     key_id,
                     name,
