@@ -81,10 +81,10 @@ def _check_description(description: str | None) -> str | None:
 def _ended(issued_at: Any, key: ApiKey, account: ServiceAccount) -> bool:
     """True when the token was issued before its key or account was last deactivated.
 
-    ``iat`` has whole seconds, so a token from the very second of a deactivation counts as
-    issued before it: the price is at most a second in which a fresh login must be retried.
+    ``iat`` has milliseconds; a token from the very millisecond of a deactivation counts as
+    issued before it.
     """
-    if not isinstance(issued_at, int):
+    if not isinstance(issued_at, int | float) or isinstance(issued_at, bool):
         return True
     return any(
         ended is not None and issued_at <= ended

@@ -49,7 +49,9 @@ class Tokens:
             "iss": self._issuer,
             "sub": subject,
             "kind": kind,
-            "iat": int(now),
+            # RFC 7519 NumericDate may be fractional: milliseconds let a deactivation tell
+            # the tokens issued just before it from those issued just after.
+            "iat": round(now, 3),
             "exp": int(now) + lifetime,
             "jti": uuid.uuid4().hex,
             **claims,
