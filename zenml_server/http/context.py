@@ -26,6 +26,7 @@ from zenml_server.services.revocation import CredentialCache, Revocations
 from zenml_server.services.service_accounts import ServiceAccounts
 from zenml_server.services.tokens import Tokens
 from zenml_server.services.users import UserService
+from zenml_server.services.wiring import Wiring
 from zenml_server.storage.migrate import migrate
 from zenml_server.storage.store import Store
 
@@ -71,16 +72,16 @@ async def build_services(app: web.Application, store: Store) -> Services:
     housekeeping.register(
         "credential_changes", lambda: store.changes.prune(clock.now() - CHANGE_LOG_RETENTION)
     )
-    common: dict[str, Any] = {
-        "store": store,
-        "tokens": tokens,
-        "auth": auth,
-        "revocations": revocations,
-        "last_used": last_used,
-        "housekeeping": housekeeping,
-        "clock": clock,
-        "settings": settings,
-    }
+    wiring = Wiring(
+        store=store,
+        tokens=tokens,
+        auth=auth,
+        revocations=revocations,
+        last_used=last_used,
+        housekeeping=housekeeping,
+        clock=clock,
+        settings=settings,
+    )
     return Services(
         deployment_id=deployment_id,
         version=__version__,
@@ -99,9 +100,9 @@ async def build_services(app: web.Application, store: Store) -> Services:
             token_lifetime=settings.jwt_token_expire_minutes * 60,
             rate_limit_scale=settings.rate_limit_scale,
         ),
-        device_flow=DeviceFlow(**common),
+        device_flow=DeviceFlow(wiring),
         devices=DeviceAdmin(store, revocations, last_used, clock),
-        service_accounts=ServiceAccounts(**common),
+        service_accounts=ServiceAccounts(wiring),
     )
 
 

@@ -18,7 +18,6 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from zenml_server.domain.clock import Clock
 from zenml_server.domain.errors import DomainError, InvalidCredentials, InvalidInput
 from zenml_server.domain.models import Device, DeviceStatus, Principal, PrincipalKind
 from zenml_server.domain.secrets import (
@@ -28,16 +27,12 @@ from zenml_server.domain.secrets import (
     new_user_code,
     normalize_user_code,
 )
-from zenml_server.services.auth import Authenticator, principal_for
-from zenml_server.services.housekeeping import Housekeeping
-from zenml_server.services.last_used import LastUsed
+from zenml_server.services.auth import principal_for
 from zenml_server.services.rate_limit import RateLimiter
-from zenml_server.services.revocation import Revocations
-from zenml_server.services.tokens import IssuedToken, Tokens
-from zenml_server.settings import Settings
+from zenml_server.services.tokens import IssuedToken
+from zenml_server.services.wiring import Wiring
 from zenml_server.storage.db import UniqueViolation
 from zenml_server.storage.devices import DeviceMetadata, DeviceStore
-from zenml_server.storage.store import Store
 
 log = logging.getLogger(__name__)
 TOKEN_KIND = "device"  # noqa: S105 - a token kind, not a secret
@@ -108,26 +103,16 @@ class Authorization:
 
 
 class DeviceFlow:
-    def __init__(
-        self,
-        store: Store,
-        tokens: Tokens,
-        auth: Authenticator,
-        revocations: Revocations,
-        last_used: LastUsed,
-        housekeeping: Housekeeping,
-        clock: Clock,
-        settings: Settings,
-    ) -> None:
-        self._store = store
-        self._devices: DeviceStore = store.devices
-        self._tokens = tokens
-        self._auth = auth
-        self._revocations = revocations
-        self._last_used = last_used
-        self._clock = clock
-        self._settings = settings
-        scale = settings.rate_limit_scale
+    def __init__(self, wiring: Wiring) -> None:
+        self._store = wiring.store
+        self._devices: DeviceStore = wiring.store.devices
+        self._tokens = wiring.tokens
+        self._auth = wiring.auth
+        self._revocations = wiring.revocations
+        self._last_used = wiring.last_used
+        self._clock = clock = wiring.clock
+        self._settings = wiring.settings
+        scale = wiring.settings.rate_limit_scale
         self._authorize_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="device authorizations", scale=scale
         )
@@ -137,9 +122,9 @@ class DeviceFlow:
         self._code_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="code attempts", scale=scale
         )
-        auth.register_token_kind(TOKEN_KIND, self.verify_token)
-        last_used.register(TOKEN_KIND, self._devices.touch_many)
-        housekeeping.register(
+        wiring.auth.register_token_kind(TOKEN_KIND, self.verify_token)
+        wiring.last_used.register(TOKEN_KIND, self._devices.touch_many)
+        wiring.housekeeping.register(
             "device_authorizations",
             lambda: self._devices.prune_expired_authorizations(clock.now()),
         )

@@ -15,20 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from zenml_server.domain.clock import Clock
 from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFound
 from zenml_server.domain.models import ApiKey, Principal, PrincipalKind, ServiceAccount
 from zenml_server.domain.secrets import digest, looks_like_api_key, new_api_key
-from zenml_server.services.auth import Authenticator
-from zenml_server.services.housekeeping import Housekeeping
-from zenml_server.services.last_used import LastUsed
 from zenml_server.services.rate_limit import RateLimiter
-from zenml_server.services.revocation import Revocations
-from zenml_server.services.tokens import IssuedToken, Tokens
+from zenml_server.services.tokens import IssuedToken
 from zenml_server.services.users import check_name
-from zenml_server.settings import Settings
+from zenml_server.services.wiring import Wiring
 from zenml_server.storage.service_accounts import DigestMatch
-from zenml_server.storage.store import Store
 
 T = TypeVar("T")
 
@@ -99,38 +93,28 @@ def check_retain(minutes: int) -> int:
 
 
 class ServiceAccounts:
-    def __init__(
-        self,
-        store: Store,
-        tokens: Tokens,
-        auth: Authenticator,
-        revocations: Revocations,
-        last_used: LastUsed,
-        housekeeping: Housekeeping,
-        clock: Clock,
-        settings: Settings,
-    ) -> None:
-        self._store = store
-        self._accounts = store.service_accounts
-        self._tokens = tokens
-        self._revocations = revocations
-        self._cache = revocations.cache
-        self._last_used = last_used
-        self._clock = clock
-        self._token_lifetime = settings.jwt_token_expire_minutes * 60
+    def __init__(self, wiring: Wiring) -> None:
+        self._store = wiring.store
+        self._accounts = wiring.store.service_accounts
+        self._tokens = wiring.tokens
+        self._revocations = wiring.revocations
+        self._cache = wiring.revocations.cache
+        self._last_used = wiring.last_used
+        self._clock = clock = wiring.clock
+        self._token_lifetime = wiring.settings.jwt_token_expire_minutes * 60
         self._login_limit = RateLimiter(
             clock,
             burst=LOGIN_BURST,
             per_minute=LOGIN_PER_MINUTE,
             what="API key login attempts",
-            scale=settings.rate_limit_scale,
+            scale=wiring.settings.rate_limit_scale,
         )
         # digest -> (key id, generation): facts that never change, so never invalidated.
         self._digests: dict[str, DigestMatch] = {}
-        auth.register_token_kind(TOKEN_KIND, self._verify_token)
-        auth.register_api_key_verifier(self.verify_key)
-        last_used.register(TOKEN_KIND, self._accounts.touch_many)
-        housekeeping.register(
+        wiring.auth.register_token_kind(TOKEN_KIND, self._verify_token)
+        wiring.auth.register_api_key_verifier(self.verify_key)
+        wiring.last_used.register(TOKEN_KIND, self._accounts.touch_many)
+        wiring.housekeeping.register(
             "api_key_previous_digests",
             lambda: self._accounts.forget_expired_digests(clock.now()),
         )

@@ -1,0 +1,29 @@
+"""What every credential service is built from: one object instead of eight arguments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from zenml_server.domain.clock import Clock
+from zenml_server.services.auth import Authenticator
+from zenml_server.services.housekeeping import Housekeeping
+from zenml_server.services.last_used import LastUsed
+from zenml_server.services.revocation import Revocations
+from zenml_server.services.tokens import Tokens
+from zenml_server.settings import Settings
+from zenml_server.storage.store import Store
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """The shared parts a service registers with (token kinds, last-use flushers, sweeps)
+    and works through (store, tokens, revocations, clock, settings)."""
+
+    store: Store
+    tokens: Tokens
+    auth: Authenticator
+    revocations: Revocations
+    last_used: LastUsed
+    housekeeping: Housekeeping
+    clock: Clock
+    settings: Settings
