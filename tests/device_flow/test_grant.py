@@ -320,10 +320,10 @@ async def test_locked_device_token_refused_on_next_request(client: Any, admin_to
     assert (await client.get("/api/v1/current-user", headers=headers)).status == 200
     store, services = client.app[STORE], client.app[SERVICES]
     await store.devices.set_locked(body["device_id"], True, 0.0)
-    await services.revocations.announce(f"device:{body['device_id']}")
+    await services.wiring.revocations.announce(f"device:{body['device_id']}")
     assert (await client.get("/api/v1/current-user", headers=headers)).status == 401
     await store.devices.set_locked(body["device_id"], False, 0.0)
-    await services.revocations.announce(f"device:{body['device_id']}")
+    await services.wiring.revocations.announce(f"device:{body['device_id']}")
     assert (await client.get("/api/v1/current-user", headers=headers)).status == 200
 
 
@@ -333,7 +333,7 @@ async def test_deleted_device_token_refused(client: Any, admin_token: str) -> No
     headers = bearer(body["access_token"])
     assert (await client.get("/api/v1/current-user", headers=headers)).status == 200
     await client.app[STORE].devices.delete(body["device_id"], 0.0)
-    await client.app[SERVICES].revocations.announce(f"device:{body['device_id']}")
+    await client.app[SERVICES].wiring.revocations.announce(f"device:{body['device_id']}")
     assert (await client.get("/api/v1/current-user", headers=headers)).status == 401
 
 
@@ -347,7 +347,7 @@ async def test_device_token_checked_from_cache(client: Any, admin_token: str) ->
     await store.db.execute("UPDATE devices SET status = 'locked' WHERE id = $1", body["device_id"])
     assert (await client.get("/api/v1/current-user", headers=headers)).status == 200
     # …until the change is announced, as every writer does.
-    await client.app[SERVICES].revocations.announce(f"device:{body['device_id']}")
+    await client.app[SERVICES].wiring.revocations.announce(f"device:{body['device_id']}")
     assert (await client.get("/api/v1/current-user", headers=headers)).status == 401
 
 
@@ -387,8 +387,8 @@ async def test_last_login_is_flushed_in_batches(client: Any, admin_token: str) -
     clock.advance(100)
     await client.get("/api/v1/current-user", headers=bearer(body["access_token"]))
     services = client.app[SERVICES]
-    assert services.last_used.pending("device") == {body["device_id"]: clock.now()}
-    await services.last_used.flush()
+    assert services.wiring.last_used.pending("device") == {body["device_id"]: clock.now()}
+    await services.wiring.last_used.flush()
     device = await client.app[STORE].devices.get(body["device_id"])
     assert device.last_login == clock.now()
 
@@ -398,8 +398,8 @@ async def test_housekeeping_deletes_expired_unapproved(client: Any, admin_token:
     pending = await start(client)
     active = await device_token(client, admin_token, client_id=OTHER_CLIENT_ID)
     services, store = client.app[SERVICES], client.app[STORE]
-    assert (await services.housekeeping.sweep())["device_authorizations"] == 0
+    assert (await services.wiring.housekeeping.sweep())["device_authorizations"] == 0
     _clock(client).advance(301)
-    assert (await services.housekeeping.sweep())["device_authorizations"] == 1
+    assert (await services.wiring.housekeeping.sweep())["device_authorizations"] == 1
     assert await store.devices.get(device_id_of(pending)) is None
     assert (await store.devices.get(active["device_id"])).status == "active"

@@ -178,7 +178,7 @@ async def test_last_used_is_tracked_without_a_write_per_request(
     assert stored == stored_before, "no write on the request path"
     assert shown["last_login"] != (await _iso(stored_before))
     services = client.app[__import__("zenml_server.http.keys", fromlist=["SERVICES"]).SERVICES]
-    await services.last_used.flush()
+    await services.wiring.last_used.flush()
     flushed = await store.db.fetchval("SELECT last_login FROM devices WHERE id = $1", device.id)
     assert flushed == clock.now()
 

@@ -273,7 +273,7 @@ async def test_last_login_is_batched(
     assert shown["last_login"] is not None
     stored = await store.service_accounts.get_key_by_name(shown["service_account"]["id"], "k2")
     assert stored is not None and stored.last_login is None
-    await client.app[SERVICES].last_used.flush()
+    await client.app[SERVICES].wiring.last_used.flush()
     stored = await store.service_accounts.get_key_by_name(shown["service_account"]["id"], "k2")
     assert stored is not None and stored.last_login == used_at
     default = await store.service_accounts.get_key_by_name(

@@ -56,7 +56,7 @@ async def test_keys_never_stored_nor_logged(
     await client.put(f"{BASE}/ci/api_keys/k2", json={"active": False}, headers=bearer(admin_token))
     assert (await key_login(client, second)).status == 401
     assert await whoami(client, second) == 401
-    await client.app[SERVICES].last_used.flush()
+    await client.app[SERVICES].wiring.last_used.flush()
     dump = await _dump(store)
     logged = (
         "\n".join(f"{r.getMessage()} {r.args!r} {r.exc_text or ''}" for r in caplog.records)

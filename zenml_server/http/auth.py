@@ -33,7 +33,7 @@ async def require_principal(request: web.Request) -> Principal:
     if token is None:
         raise Unauthorized("not authenticated", headers=_CHALLENGE)
     try:
-        principal: Principal = await request.app[SERVICES].auth.authenticate(token)
+        principal: Principal = await request.app[SERVICES].wiring.auth.authenticate(token)
     except InvalidCredentials:
         raise Unauthorized("not authenticated", headers=_CHALLENGE) from None
     request[PRINCIPAL] = principal

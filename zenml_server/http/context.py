@@ -42,12 +42,9 @@ CHANGE_LOG_RETENTION = 3600.0
 class Services:
     deployment_id: str
     version: str
-    tokens: Tokens
+    # The shared parts (tokens, auth, revocations, last use, housekeeping, store, clock).
+    wiring: Wiring
     passwords: Passwords
-    auth: Authenticator
-    revocations: Revocations
-    last_used: LastUsed
-    housekeeping: Housekeeping
     users: UserService
     device_flow: DeviceFlow
     devices: DeviceAdmin
@@ -85,23 +82,11 @@ async def build_services(app: web.Application, store: Store) -> Services:
     return Services(
         deployment_id=deployment_id,
         version=__version__,
-        tokens=tokens,
+        wiring=wiring,
         passwords=passwords,
-        auth=auth,
-        revocations=revocations,
-        last_used=last_used,
-        housekeeping=housekeeping,
-        users=UserService(
-            store,
-            passwords,
-            tokens,
-            revocations,
-            clock,
-            token_lifetime=settings.jwt_token_expire_minutes * 60,
-            rate_limit_scale=settings.rate_limit_scale,
-        ),
+        users=UserService(wiring, passwords),
         device_flow=DeviceFlow(wiring),
-        devices=DeviceAdmin(store, revocations, last_used, clock),
+        devices=DeviceAdmin(wiring),
         service_accounts=ServiceAccounts(wiring),
     )
 
@@ -132,12 +117,12 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
         if created is not None:
             _announce_admin(created.user.name, created.generated_password)
         tasks = _start(
-            services.revocations.poll_changes(CHANGE_POLL_INTERVAL),
-            services.last_used.run(LAST_USED_FLUSH_INTERVAL),
-            services.housekeeping.run(HOUSEKEEPING_INTERVAL),
+            services.wiring.revocations.poll_changes(CHANGE_POLL_INTERVAL),
+            services.wiring.last_used.run(LAST_USED_FLUSH_INTERVAL),
+            services.wiring.housekeeping.run(HOUSEKEEPING_INTERVAL),
         )
         if store.db.dialect == "postgresql":
-            tasks += _start(services.revocations.listen())
+            tasks += _start(services.wiring.revocations.listen())
         yield
     finally:
         for task in tasks:

@@ -60,7 +60,7 @@ async def metrics(request: web.Request) -> web.Response:
     lines += [
         "# HELP zenml_server_credential_cache_entries Credential states cached in this process.",
         "# TYPE zenml_server_credential_cache_entries gauge",
-        f"zenml_server_credential_cache_entries {len(services.revocations.cache)}",
+        f"zenml_server_credential_cache_entries {len(services.wiring.revocations.cache)}",
         "# HELP zenml_server_uptime_seconds Seconds since this process started.",
         "# TYPE zenml_server_uptime_seconds gauge",
         f"zenml_server_uptime_seconds {time.time() - counters.started:.0f}",

@@ -8,12 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from zenml_server.domain.clock import Clock
 from zenml_server.domain.errors import NotFound
 from zenml_server.domain.models import Device, DeviceStatus, Principal, PrincipalKind
-from zenml_server.services.last_used import LastUsed
-from zenml_server.services.revocation import Revocations
-from zenml_server.storage.store import Store
+from zenml_server.services.wiring import Wiring
 
 
 @dataclass(frozen=True)
@@ -25,13 +22,11 @@ class DevicePage:
 
 
 class DeviceAdmin:
-    def __init__(
-        self, store: Store, revocations: Revocations, last_used: LastUsed, clock: Clock
-    ) -> None:
-        self._store = store
-        self._revocations = revocations
-        self._last_used = last_used
-        self._clock = clock
+    def __init__(self, wiring: Wiring) -> None:
+        self._store = wiring.store
+        self._revocations = wiring.revocations
+        self._last_used = wiring.last_used
+        self._clock = wiring.clock
 
     async def list(
         self,

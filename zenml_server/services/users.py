@@ -6,14 +6,12 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from zenml_server.domain.clock import Clock
 from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFound
 from zenml_server.domain.models import User
 from zenml_server.services.passwords import Passwords
 from zenml_server.services.rate_limit import RateLimiter
-from zenml_server.services.revocation import Revocations
-from zenml_server.services.tokens import IssuedToken, Tokens
-from zenml_server.storage.store import Store
+from zenml_server.services.tokens import IssuedToken
+from zenml_server.services.wiring import Wiring
 
 MAX_NAME_LENGTH = 128
 MIN_PASSWORD_LENGTH = 8
@@ -35,24 +33,14 @@ class AdminBootstrap:
 
 
 class UserService:
-    def __init__(
-        self,
-        store: Store,
-        passwords: Passwords,
-        tokens: Tokens,
-        revocations: Revocations,
-        clock: Clock,
-        *,
-        token_lifetime: int,
-        rate_limit_scale: float = 1.0,
-    ) -> None:
-        self._store = store
+    def __init__(self, wiring: Wiring, passwords: Passwords) -> None:
+        self._store = wiring.store
         self._passwords = passwords
-        self._tokens = tokens
-        self._revocations = revocations
-        self._clock = clock
-        self._token_lifetime = token_lifetime
-        scale = rate_limit_scale
+        self._tokens = wiring.tokens
+        self._revocations = wiring.revocations
+        self._clock = clock = wiring.clock
+        self._token_lifetime = wiring.settings.jwt_token_expire_minutes * 60
+        scale = wiring.settings.rate_limit_scale
         self._per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="login attempts", scale=scale
         )

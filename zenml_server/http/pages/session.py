@@ -90,7 +90,7 @@ def csrf_token(request: web.Request) -> str:
     if not value or len(value) > 128:
         value = request.get(_CSRF_VALUE) or new_token(24)
     request[_CSRF_VALUE] = value
-    token: str = request.app[SERVICES].tokens.mac("csrf", value)
+    token: str = request.app[SERVICES].wiring.tokens.mac("csrf", value)
     return token
 
 
@@ -114,7 +114,7 @@ def check_csrf(request: web.Request, fields: dict[str, str]) -> None:
     sent = fields.get(CSRF_FIELD, "")
     if not value or not sent:
         raise ForbiddenError("The form has expired. Go back, reload the page and try again.")
-    expected = request.app[SERVICES].tokens.mac("csrf", value)
+    expected = request.app[SERVICES].wiring.tokens.mac("csrf", value)
     if not hmac.compare_digest(expected, sent):
         raise ForbiddenError("The form has expired. Go back, reload the page and try again.")
 
