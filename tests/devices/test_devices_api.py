@@ -8,7 +8,8 @@ from typing import Any
 from tests.builders import bearer, login, make_user
 from tests.devices.builders import connect_device
 from tests.openapi_check import checked
-from zenml_server.domain.clock import ManualClock
+from zenml_server.domain.clock import ManualClock, isoformat
+from zenml_server.http.keys import SERVICES, STORE
 
 
 async def _alice(client: Any, admin_token: str) -> str:
@@ -167,7 +168,7 @@ async def test_last_used_is_tracked_without_a_write_per_request(
     """last_login follows use at once in the API, while the row is written only in batches."""
     alice = await _alice(client, admin_token)
     device = await connect_device(client, alice)
-    store = client.app[__import__("zenml_server.http.keys", fromlist=["STORE"]).STORE]
+    store = client.app[STORE]
     stored_before = await store.db.fetchval(
         "SELECT last_login FROM devices WHERE id = $1", device.id
     )
@@ -176,17 +177,10 @@ async def test_last_used_is_tracked_without_a_write_per_request(
     shown = await (await client.get(f"/api/v1/devices/{device.id}", headers=bearer(alice))).json()
     stored = await store.db.fetchval("SELECT last_login FROM devices WHERE id = $1", device.id)
     assert stored == stored_before, "no write on the request path"
-    assert shown["last_login"] != (await _iso(stored_before))
-    services = client.app[__import__("zenml_server.http.keys", fromlist=["SERVICES"]).SERVICES]
-    await services.wiring.last_used.flush()
+    assert shown["last_login"] == isoformat(clock.now()) != isoformat(stored_before)
+    await client.app[SERVICES].wiring.last_used.flush()
     flushed = await store.db.fetchval("SELECT last_login FROM devices WHERE id = $1", device.id)
     assert flushed == clock.now()
-
-
-async def _iso(ts: float) -> str | None:
-    from zenml_server.domain.clock import isoformat
-
-    return isoformat(ts)
 
 
 async def test_password_change_ends_device_tokens(client: Any, admin_token: str) -> None:

@@ -26,10 +26,6 @@ class InvalidCredentials(DomainError):
     """Credentials are missing, malformed, unknown, expired or revoked (never says which)."""
 
 
-class Forbidden(DomainError):
-    """The caller is known but may not do this."""
-
-
 class InvalidInput(DomainError):
     """A value is of the wrong shape or out of range."""
 

@@ -133,8 +133,6 @@ def from_domain(exc: domain.DomainError) -> ApiError:
         return ConflictError(exc.message)
     if isinstance(exc, domain.InvalidCredentials):
         return Unauthorized("not authenticated", headers=_UNAUTHORIZED_HEADERS)
-    if isinstance(exc, domain.Forbidden):
-        return ForbiddenError(exc.message)
     if isinstance(exc, domain.InvalidInput):
         return ValidationFailed(exc.message)
     if isinstance(exc, domain.RateLimited):
