@@ -71,3 +71,9 @@ async def test_metrics_count_responses(client: Any) -> None:
     assert 'zenml_server_responses_total{class="2xx"}' in text
     assert 'zenml_server_responses_total{class="4xx"} 1' in text
     assert "zenml_server_info{" in text
+
+
+async def test_request_ids_are_unique(client: Any) -> None:
+    """Every response carries its own request id."""
+    ids = {(await client.get("/health")).headers["X-Request-ID"] for _ in range(20)}
+    assert len(ids) == 20

@@ -10,9 +10,7 @@ request id, which the response also carries (``X-Request-ID``).
 
 from __future__ import annotations
 
-import itertools
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 
 import aiohttp_jinja2
@@ -170,10 +168,6 @@ def _oauth_body(exc: ApiError) -> tuple[int, dict[str, str]]:
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-# Request ids: a random prefix per process and a counter, unique across replicas and far
-# cheaper than a UUID per request.
-_ID_PREFIX = secrets.token_hex(6)
-_ID_COUNTER = itertools.count(1)
 
 
 def _area(path: str) -> str:
@@ -189,7 +183,8 @@ def _area(path: str) -> str:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Render every error in the shape of the area it happened in; add security headers."""
-    request_id = f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
+    metrics = request.app[METRICS]
+    request_id = metrics.next_request_id()
     request[REQUEST_ID] = request_id
     try:
         if "%00" in request.raw_path:
@@ -198,7 +193,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = await handler(request)
     except web.HTTPException as exc:
         if exc.status < 400:
-            request.app[METRICS].count(exc.status)
+            metrics.count(exc.status)
             exc.headers.update(PAGE_HEADERS if _area(request.path) == "page" else API_HEADERS)
             raise
         response = _render(request, _from_http(exc), request_id)
@@ -211,7 +206,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unexpected error (request_id=%s)", request_id)
         response = _render(request, InternalError("unexpected error"), request_id)
-    request.app[METRICS].count(response.status)
+    metrics.count(response.status)
     area = _area(request.path)
     if area == "page":
         response.headers.update(PAGE_HEADERS)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import secrets
 import time
 
 from aiohttp import web
@@ -40,6 +42,13 @@ class Metrics:
     def __init__(self) -> None:
         self.started = time.time()
         self.responses = [0, 0, 0, 0, 0, 0]  # by status class: 0xx (unused) .. 5xx
+        # Request ids: a random prefix per process and a counter, unique across replicas
+        # and far cheaper than a UUID per request.
+        self._id_prefix = secrets.token_hex(6)
+        self._ids = itertools.count(1)
+
+    def next_request_id(self) -> str:
+        return f"{self._id_prefix}{next(self._ids):x}"
 
     def count(self, status: int) -> None:
         self.responses[min(status // 100, 5)] += 1
