@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -30,6 +31,9 @@ GRANTS = web.AppKey("grants", dict[str, GrantHandler])
 
 # Per-process counters behind /metrics (see http/observability.py).
 METRICS = web.AppKey["Metrics"]("metrics")
+
+# The files under /static, by name (see http/pages/static.py).
+STATIC_FILES = web.AppKey("static_files", dict[str, Path])
 
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)

@@ -47,6 +47,9 @@ SLOW_DOWN_STEP = 5
 POLL_JITTER = 1.0
 _MAX_DEVICE_CODE_LENGTH = 128
 _CODE_ATTEMPTS = 5
+# How long after an unapproved code expired (and its authorization was deleted) the approval
+# page still says "this code has expired" rather than "that code is not right".
+EXPIRED_CODE_MEMORY = 24 * 3600.0
 
 
 class PollError(enum.StrEnum):
@@ -134,7 +137,9 @@ class DeviceFlow:
         wiring.last_used.register(TOKEN_KIND, self._devices.touch_many)
         wiring.housekeeping.register(
             "device_authorizations",
-            lambda: self._devices.prune_expired_authorizations(clock.now()),
+            lambda: self._devices.prune_expired_authorizations(
+                clock.now(), remember=EXPIRED_CODE_MEMORY
+            ),
         )
 
     # -- the CLI's side ----------------------------------------------------------------------
@@ -327,6 +332,10 @@ class DeviceFlow:
         self._code_per_user.hit(user_id)
         code = normalize_user_code(typed)
         found = None if code is None else await self._devices.get_by_user_code(digest(code))
+        if found is None and code is not None:
+            # Deleted by housekeeping after it expired: say so, and count no failure.
+            if await self._devices.code_expired(digest(code), self._clock.now()):
+                raise _refused(CodeProblem.EXPIRED)
         if device_id is not None and (found is None or not _same(found.id, device_id)):
             if await self._count_failure(device_id=device_id):
                 raise _refused(CodeProblem.LOCKED)

@@ -18,12 +18,22 @@ from zenml_server.http.pages.session import (
     start_session,
 )
 
+APPROVAL_PAGE = "/devices/verify"
+
+
+def _reason(target: str) -> str | None:
+    """Why the login page is shown, when the page asked for says (a device approval)."""
+    if target.startswith(APPROVAL_PAGE):
+        return "A device is asking to connect. Log in to check its code and approve it."
+    return None
+
 
 async def login_page(request: web.Request) -> web.Response:
     target = safe_next(request.query.get("next"))
     if await current_user(request) is not None:
         raise web.HTTPSeeOther(target)
-    return render(request, "login.html", {"next": target, "error": None, "username": ""})
+    context = {"next": target, "error": None, "username": "", "reason": _reason(target)}
+    return render(request, "login.html", context)
 
 
 async def login_submit(request: web.Request) -> web.Response:
@@ -43,7 +53,12 @@ async def login_submit(request: web.Request) -> web.Response:
             if isinstance(exc, RateLimited)
             else "Wrong username or password."
         )
-        context = {"next": target, "error": message, "username": username}
+        context = {
+            "next": target,
+            "error": message,
+            "username": username,
+            "reason": _reason(target),
+        }
         return render(request, "login.html", context, status=401)
     response = web.HTTPSeeOther(target)
     await start_session(request, response, user)
@@ -58,6 +73,15 @@ async def logout(request: web.Request) -> web.Response:
     raise response
 
 
+async def logout_page(request: web.Request) -> web.Response:
+    """GET /logout (a typed or bookmarked link): a page with the logout button, since logging
+    out changes state and so is a POST with the CSRF token."""
+    user = await current_user(request)
+    if user is None:
+        raise web.HTTPSeeOther("/login")
+    return render(request, "logout.html", {"user": user})
+
+
 async def home(request: web.Request) -> web.Response:
     user = await require_user(request)
     return render(request, "home.html", {"user": user})
@@ -67,4 +91,5 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/", home)
     app.router.add_get("/login", login_page)
     app.router.add_post("/login", login_submit)
+    app.router.add_get("/logout", logout_page)
     app.router.add_post("/logout", logout)
