@@ -26,6 +26,10 @@ class InvalidCredentials(DomainError):
     """Credentials are missing, malformed, unknown, expired or revoked (never says which)."""
 
 
+class NotPermitted(DomainError):
+    """The caller is known and may see the thing, but this credential may not do this to it."""
+
+
 class InvalidInput(DomainError):
     """A value is of the wrong shape or out of range."""
 
