@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.builders import bearer
 from tests.device_flow.builders import approve, device_id_of, device_token, poll, start
+from zenml_server.domain.models import ApprovalVia
 from zenml_server.http.keys import CLOCK, SERVICES
 
 
@@ -33,6 +34,7 @@ async def test_denied_login_says_denied(client: Any, admin_token: str) -> None:
         device_id=device_id_of(authorization),
         ip="127.0.0.1",
         approve=False,
+        via=ApprovalVia.SESSION,
     )
     assert await _refusal(client, authorization) == (
         "access_denied",
