@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from zenml_server.domain.errors import NotFound
+from zenml_server.domain.errors import NotFound, NotPermitted
 from zenml_server.domain.models import Device, DeviceStatus, Principal, PrincipalKind, User
 from zenml_server.http.auth import client_ip
 from zenml_server.http.forms import read_form
@@ -24,6 +24,7 @@ from zenml_server.http.pages.session import check_csrf, require_user
 
 PAGE = "/devices"
 _ACTIONS = {"lock": "locked", "unlock": "unlocked", "delete": "deleted"}
+_LOCKED_BY = {"owner": "by you", "admin": "by an admin", "wrong_codes": "after wrong codes"}
 VIEWS = {
     "permitted": (DeviceStatus.ACTIVE, DeviceStatus.VERIFIED, DeviceStatus.LOCKED),
     "refused": (DeviceStatus.DENIED, DeviceStatus.EXPIRED, DeviceStatus.PENDING),
@@ -49,6 +50,7 @@ def _view(device: Device, request_ip: str) -> dict[str, Any]:
         "expires": when_short(device.expires),
         "last_used": when_short(device.last_login),
         "same_ip": bool(device.ip_address) and device.ip_address == request_ip,
+        "locked_by": _LOCKED_BY.get(device.locked_by.value) if device.locked_by else None,
     }
 
 
@@ -63,6 +65,7 @@ async def devices_page(request: web.Request) -> web.Response:
     )
     ip = client_ip(request)
     done = request.query.get("done")
+    also = request.query.get("also", "")
     return render(
         request,
         "devices.html",
@@ -72,6 +75,8 @@ async def devices_page(request: web.Request) -> web.Response:
             "view": view,
             "pager": Pager(page, PAGE_SIZE, result.total, PAGE, {"view": view}),
             "done": _ACTIONS.get(done or ""),
+            "also_locked": int(also) if also.isascii() and also.isdigit() and len(also) < 6 else 0,
+            "refused": request.query.get("refused") == "admin-lock",
         },
     )
 
@@ -97,15 +102,18 @@ async def device_action(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     device_id = request.match_info["device_id"]
     admin = request.app[SERVICES].devices
+    view = fields.get("view") if fields.get("view") in VIEWS else "permitted"
     try:
         if action == "delete":
-            await admin.delete(_principal(user), device_id)
+            outcome = await admin.delete(_principal(user), device_id)
         else:
-            await admin.set_locked(_principal(user), device_id, action == "lock")
+            outcome = await admin.set_locked(_principal(user), device_id, action == "lock")
     except NotFound:
         raise web.HTTPNotFound() from None
-    view = fields.get("view") if fields.get("view") in VIEWS else "permitted"
-    raise web.HTTPSeeOther(f"{PAGE}?view={view}&done={action}")
+    except NotPermitted:
+        raise web.HTTPSeeOther(f"{PAGE}?view={view}&refused=admin-lock") from None
+    also = f"&also={len(outcome.also_locked)}" if outcome.also_locked else ""
+    raise web.HTTPSeeOther(f"{PAGE}?view={view}&done={action}{also}")
 
 
 def setup(app: web.Application) -> None:
