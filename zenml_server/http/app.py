@@ -15,6 +15,7 @@ from zenml_server.http.api import device_flow as device_flow_api
 from zenml_server.http.api import devices as devices_api
 from zenml_server.http.api import health, tokens, users
 from zenml_server.http.api import service_accounts as service_accounts_api
+from zenml_server.http.api import trust_policies as trust_policies_api
 from zenml_server.http.context import services_context
 from zenml_server.http.errors import error_middleware
 from zenml_server.http.keys import CLOCK, SETTINGS, STORE
@@ -52,6 +53,7 @@ def create_app(
         device_flow_api,
         devices_api,
         service_accounts_api,
+        trust_policies_api,
         openapi_doc,
         observability,
         login,

@@ -9,6 +9,7 @@ from zenml_server.storage.db import Database, open_database
 from zenml_server.storage.devices import DeviceStore
 from zenml_server.storage.server_settings import ServerSettingsStore
 from zenml_server.storage.service_accounts import ServiceAccountStore
+from zenml_server.storage.trust_policies import TrustPolicyStore
 from zenml_server.storage.users import SessionStore, UserStore
 
 
@@ -21,6 +22,7 @@ class Store:
     devices: DeviceStore
     service_accounts: ServiceAccountStore
     changes: ChangeLog
+    trust_policies: TrustPolicyStore
 
     @classmethod
     def over(cls, db: Database) -> Store:
@@ -32,6 +34,7 @@ class Store:
             devices=DeviceStore(db),
             service_accounts=ServiceAccountStore(db),
             changes=ChangeLog(db),
+            trust_policies=TrustPolicyStore(db),
         )
 
     @classmethod
