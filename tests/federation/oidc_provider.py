@@ -17,6 +17,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
+from tests.conftest import IN_CI
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -117,3 +120,23 @@ def _wait_ready(process: subprocess.Popen[str]) -> str:
         elif process.poll() is not None:
             break
     raise RuntimeError("the OpenID provider did not start (see its log in the test's tmp dir)")
+
+
+@pytest.fixture(scope="session")
+def oidc_provider_dir() -> Path:
+    """The installed provider; missing node/npm skips, or fails in CI."""
+    try:
+        return install()
+    except ProviderMissing as exc:
+        if IN_CI:
+            pytest.fail(f"the OpenID provider is required in CI: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="session")
+def oidc_provider(
+    oidc_provider_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OidcProvider]:
+    """One real provider for the session's exchange tests."""
+    with running_provider(oidc_provider_dir, tmp_path_factory.mktemp("oidc")) as provider:
+        yield provider

@@ -7,6 +7,7 @@ from typing import Any
 
 from zenml_cli import device_flow
 from zenml_cli.client import Client, login_with_api_key
+from zenml_cli.commands import connect_oidc
 from zenml_cli.config import ENV_STORE_URL, Credentials, normalize_url
 from zenml_cli.errors import CLIError, NotConnected
 from zenml_cli.output import timestamp
@@ -30,6 +31,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     connect.add_argument(
         "--no-browser", action="store_true", help="print the approval URL, don't open a browser"
     )
+    connect_oidc.add_arguments(connect)
     connect.set_defaults(handler=run_connect)
 
     disconnect = commands.add_parser(
@@ -51,6 +53,8 @@ def run_connect(rt: Runtime, args: argparse.Namespace) -> int:
     if not raw_url:
         raise CLIError("which server? give it with --url URL")
     url = normalize_url(raw_url)
+    if connect_oidc.wanted(rt, args):
+        return connect_oidc.run(rt, url, args)
     if args.api_key:
         return _connect_with_api_key(rt, url, args.api_key)
     return _connect_with_device(rt, url, open_browser=not args.no_browser)
