@@ -7,6 +7,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
+from zenml_cli.arguments import add_command, add_group
 from zenml_cli.client import quote
 from zenml_cli.errors import CLIError
 from zenml_cli.output import Column, add_output_option, field, table, time_field, to_json
@@ -42,14 +43,31 @@ def claim(raw: str) -> tuple[str, str]:
     return name.strip(), value
 
 
-def register(actions: argparse._SubParsersAction[Any]) -> None:
-    group = actions.add_parser(
-        "trust", help="trust a platform's OIDC tokens for a service account (no stored secret)"
-    )
-    sub = group.add_subparsers(dest="trust_action", metavar="ACTION", required=True)
+ACCOUNT_HELP = "the service account's name or id"
 
-    add = sub.add_parser("add", help="trust tokens from an issuer whose claims match")
-    add.add_argument("account", metavar="SERVICE_ACCOUNT_NAME")
+
+def register(actions: argparse._SubParsersAction[Any]) -> None:
+    _, sub = add_group(
+        actions,
+        "trust",
+        help="trust a platform's OIDC tokens for a service account (no stored secret)",
+        example=[
+            "zenml service-account trust add ci-bot --issuer "
+            "https://token.actions.githubusercontent.com --audience https://zenml.example.com "
+            "--claim repository=acme/pipelines --claim ref=refs/heads/main",
+            "zenml service-account trust list ci-bot",
+        ],
+        dest="trust_action",
+    )
+
+    add = add_command(
+        sub,
+        "add",
+        help="trust tokens from an issuer, for an audience, whose claims match",
+        example="zenml service-account trust add ci-bot --issuer https://token.actions."
+        "githubusercontent.com --audience https://zenml.example.com --claim repository=acme/*",
+    )
+    add.add_argument("account", metavar="SERVICE_ACCOUNT_NAME", help=ACCOUNT_HELP)
     add.add_argument("--issuer", required=True, help="the token issuer's https:// URL")
     add.add_argument("--audience", required=True, help="the audience the token must carry")
     add.add_argument(
@@ -65,16 +83,24 @@ def register(actions: argparse._SubParsersAction[Any]) -> None:
     add_output_option(add)
     add.set_defaults(handler=run_add)
 
-    listing = sub.add_parser("list", help="list the account's trust policies")
-    listing.add_argument("account", metavar="SERVICE_ACCOUNT_NAME")
+    listing = add_command(
+        sub,
+        "list",
+        help="list the account's trust policies",
+        example="zenml service-account trust list ci-bot",
+    )
+    listing.add_argument("account", metavar="SERVICE_ACCOUNT_NAME", help=ACCOUNT_HELP)
     add_output_option(listing)
     listing.set_defaults(handler=run_list)
 
-    remove = sub.add_parser(
-        "remove", help="remove a trust policy (its exchanged tokens stop working at once)"
+    remove = add_command(
+        sub,
+        "remove",
+        help="remove a trust policy (tokens exchanged under it stop working at once)",
+        example="zenml service-account trust remove ci-bot 6f1c0d2e-…",
     )
-    remove.add_argument("account", metavar="SERVICE_ACCOUNT_NAME")
-    remove.add_argument("policy", metavar="POLICY_ID")
+    remove.add_argument("account", metavar="SERVICE_ACCOUNT_NAME", help=ACCOUNT_HELP)
+    remove.add_argument("policy", metavar="POLICY_ID", help="the policy's id (see trust list)")
     remove.set_defaults(handler=run_remove)
 
 
