@@ -25,6 +25,9 @@ class Issuer:
     url: str = ""
     keys: list[RSAKey] = field(default_factory=list)
     fetches: dict[str, int] = field(default_factory=lambda: {"discovery": 0, "jwks": 0})
+    # What /token answers: an ID token with these claims (set by the test), and what it got.
+    id_token_claims: dict[str, Any] = field(default_factory=dict)
+    token_requests: list[dict[str, str]] = field(default_factory=list)
 
     def rotate(self) -> RSAKey:
         """Publish a new key (the old ones are dropped); return it."""
@@ -56,11 +59,19 @@ async def _discovery(request: web.Request) -> web.Response:
             "issuer": issuer.url,
             "jwks_uri": issuer.url + "/jwks",
             "authorization_endpoint": issuer.url + "/auth",
+            "token_endpoint": issuer.url + "/token",
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["RS256"],
         }
     )
+
+
+async def _token(request: web.Request) -> web.Response:
+    issuer = request.app[ISSUER]
+    issuer.token_requests.append(dict(await request.post()))  # type: ignore[arg-type]
+    id_token = issuer.token(**issuer.id_token_claims)
+    return web.json_response({"access_token": "x", "token_type": "Bearer", "id_token": id_token})
 
 
 async def _jwks(request: web.Request) -> web.Response:
@@ -78,6 +89,7 @@ async def serving_issuer() -> AsyncIterator[Issuer]:
     app[ISSUER] = issuer
     app.router.add_get("/.well-known/openid-configuration", _discovery)
     app.router.add_get("/jwks", _jwks)
+    app.router.add_post("/token", _token)
     port = free_port()
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -26,6 +26,7 @@ from zenml_server.services.oidc import OidcProviders
 from zenml_server.services.passwords import Passwords
 from zenml_server.services.revocation import CredentialCache, Revocations
 from zenml_server.services.service_accounts import ServiceAccounts
+from zenml_server.services.sso import SingleSignOn
 from zenml_server.services.token_exchange import TokenExchange
 from zenml_server.services.tokens import Tokens
 from zenml_server.services.trust_policies import TrustPolicies
@@ -58,6 +59,7 @@ class Services:
     oidc: OidcProviders
     trust_policies: TrustPolicies
     token_exchange: TokenExchange
+    sso: SingleSignOn
 
 
 async def build_services(app: web.Application, store: Store) -> Services:
@@ -104,6 +106,7 @@ async def build_services(app: web.Application, store: Store) -> Services:
         oidc=oidc,
         trust_policies=TrustPolicies(wiring, service_accounts),
         token_exchange=TokenExchange(wiring, oidc),
+        sso=SingleSignOn(wiring, oidc),
     )
 
 

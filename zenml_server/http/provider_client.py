@@ -6,9 +6,11 @@ error, not an invitation to follow), and a cap on the size of what is read.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote_plus
 
 import aiohttp
 
@@ -47,8 +49,13 @@ class ProviderClient:
     async def post_form(
         self, url: str, form: Mapping[str, str], *, basic_auth: tuple[str, str] | None
     ) -> tuple[int, dict[str, Any]]:
-        auth = aiohttp.BasicAuth(*basic_auth) if basic_auth else None
-        return await self._send("POST", url, data=dict(form), auth=auth)
+        headers = {"Accept": "application/json"}
+        if basic_auth is not None:
+            # RFC 6749 §2.3.1: both parts form-encoded before they are joined.
+            user, password = (quote_plus(part) for part in basic_auth)
+            encoded = base64.b64encode(f"{user}:{password}".encode()).decode()
+            headers["Authorization"] = f"Basic {encoded}"
+        return await self._send("POST", url, data=dict(form), headers=headers)
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
         try:
@@ -56,8 +63,7 @@ class ProviderClient:
                 method,
                 url,
                 allow_redirects=False,
-                headers={"Accept": "application/json"},
-                **kwargs,
+                **({"headers": {"Accept": "application/json"}} | kwargs),
             ) as response:
                 raw = await response.content.read(MAX_BODY + 1)
                 status = response.status

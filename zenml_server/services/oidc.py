@@ -127,7 +127,7 @@ class OidcProviders:
     """Discovery documents and key sets of trusted issuers, cached per process."""
 
     def __init__(self, fetcher: Fetcher, clock: Clock) -> None:
-        self._fetcher = fetcher
+        self.fetcher = fetcher
         self._clock = clock
         self._providers: dict[str, _Provider] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -157,7 +157,7 @@ class OidcProviders:
             if known is not None and now - known.fetched < METADATA_TTL_SECONDS:
                 return known
             url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-            document = await self._fetcher.get_json(url)
+            document = await self.fetcher.get_json(url)
             metadata = OpenIDProviderMetadata(document)
             try:
                 metadata.validate_issuer()
@@ -185,7 +185,7 @@ class OidcProviders:
                 _has_key(provider.keys, kid) or now - provider.keys_fetched < KEY_REFETCH_SECONDS
             ):
                 return provider.keys
-            document = await self._fetcher.get_json(str(provider.metadata["jwks_uri"]))
+            document = await self.fetcher.get_json(str(provider.metadata["jwks_uri"]))
             self.key_fetches += 1
             try:
                 keys = KeySet.import_key_set(document)  # type: ignore[arg-type]
