@@ -113,6 +113,12 @@ def test_nginx_keeps_upstream_connections_and_retries_idempotent_requests_only()
     assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in directives
 
 
+def test_nginx_does_not_publish_metrics() -> None:
+    """/metrics is answered 404 by nginx; Prometheus scrapes the replicas directly."""
+    conf = NGINX_CONF.read_text()
+    assert re.search(r"location = /metrics \{\s*return 404;\s*\}", conf)
+
+
 def _nginx() -> str:
     found = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
     if found is None or os.geteuid() != 0 or shutil.which("unshare") is None:
