@@ -148,6 +148,18 @@ def test_migrations_run_in_a_pre_install_and_pre_upgrade_hook_after_the_secret()
         assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
 
 
+def test_only_the_replicas_receive_traffic_not_the_migration_job() -> None:
+    """The Service, PDB and Deployment select the replicas' pods and never the migration Job's."""
+    manifests = _manifests(DEFAULTS)
+    selector = _one(manifests, "Service")["spec"]["selector"]
+    deployment = _one(manifests, "Deployment")
+    assert deployment["spec"]["selector"]["matchLabels"] == selector
+    assert _one(manifests, "PodDisruptionBudget")["spec"]["selector"]["matchLabels"] == selector
+    assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+    job_labels = _one(manifests, "Job")["spec"]["template"]["metadata"]["labels"]
+    assert not selector.items() <= job_labels.items()
+
+
 def test_pods_are_hardened_drain_before_sigterm_and_spread() -> None:
     """Non-root, read-only root, no capabilities, seccomp, a /tmp emptyDir, probes and preStop."""
     manifests = _manifests(DEFAULTS)
@@ -286,10 +298,10 @@ def test_ingress_tls_network_policy_and_service_monitor() -> None:
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     assert monitor["metadata"]["labels"]["release"] == "prometheus"
     assert monitor["spec"]["endpoints"] == [{"port": "http", "path": "/metrics", "interval": "30s"}]
-    assert (
-        monitor["spec"]["selector"]["matchLabels"] == policy["spec"]["podSelector"]["matchLabels"]
-    )
     service = _one(manifests, "Service")
+    monitored = monitor["spec"]["selector"]["matchLabels"]
+    assert monitored.items() <= service["metadata"]["labels"].items()
+    assert policy["spec"]["podSelector"]["matchLabels"] == service["spec"]["selector"]
     assert service["spec"]["ports"][0]["name"] == "http"
     with pytest.raises(helm_python.HelmError, match="secretName"):
         _render({**DEFAULTS, "ingress": {"enabled": True, "tls": {"enabled": True}}})

@@ -17,6 +17,12 @@ app.kubernetes.io/name: {{ default .Chart.Name .Values.nameOverride | trunc 63 |
 app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
+{{/* The replicas' pods (not the migration Job's): Deployment, Service, PDB, NetworkPolicy. */}}
+{{- define "zenml-server.serverSelector" -}}
+{{ include "zenml-server.selector" . }}
+app.kubernetes.io/component: server
+{{- end -}}
+
 {{- define "zenml-server.labels" -}}
 {{ include "zenml-server.selector" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
