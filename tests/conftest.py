@@ -39,6 +39,8 @@ _TABLES = (
     "users",
     "server_settings",
     "credential_changes",
+    "signing_keys",
+    "revoked_tokens",
 )
 
 

@@ -14,7 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from zenml_server import __version__
-from zenml_server.domain.secrets import new_token
+from zenml_server.domain.clock import Clock
+from zenml_server.domain.sealing import Sealer
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS, STORE
 from zenml_server.services.auth import Authenticator
 from zenml_server.services.device_flow import DeviceFlow
@@ -24,9 +25,12 @@ from zenml_server.services.last_used import LastUsed
 from zenml_server.services.passwords import Passwords
 from zenml_server.services.revocation import CredentialCache, Revocations
 from zenml_server.services.service_accounts import ServiceAccounts
+from zenml_server.services.signing_keys import SigningKeys
+from zenml_server.services.token_revocation import RevokedTokens, TokenRevocation
 from zenml_server.services.tokens import Tokens
 from zenml_server.services.users import UserService
 from zenml_server.services.wiring import Wiring
+from zenml_server.settings import Settings
 from zenml_server.storage.migrate import migrate
 from zenml_server.storage.store import Store
 
@@ -49,19 +53,24 @@ class Services:
     device_flow: DeviceFlow
     devices: DeviceAdmin
     service_accounts: ServiceAccounts
+    token_revocation: TokenRevocation
+    signing_keys: SigningKeys
 
 
 async def build_services(app: web.Application, store: Store) -> Services:
-    """Read the deployment's identity and secret from the store and wire the services."""
+    """Read the deployment's identity, signing keys and revoked tokens from the store and
+    wire the services."""
     settings, clock = app[SETTINGS], app[CLOCK]
     deployment_id = await store.server_settings.get_or_set("deployment_id", str(uuid.uuid4()))
-    secret = settings.jwt_secret_key or await store.server_settings.get_or_set(
-        "jwt_secret_key", new_token(48)
-    )
-    tokens = Tokens(secret, f"zenml-server:{deployment_id}", clock)
+    keys = signing_keys(store, settings, clock)
+    await keys.start()
+    tokens = Tokens(keys, f"zenml-server:{deployment_id}", clock)
     cache = CredentialCache(settings.revocation_cache_ttl_seconds)
     revocations = Revocations(store.db, store.changes, cache)
-    auth = Authenticator(store, tokens, cache)
+    revocations.watch(keys.on_change, keys.reload)
+    revoked = RevokedTokens(store.revoked_tokens, clock)
+    await revoked.load()
+    auth = Authenticator(store, tokens, cache, revoked)
     last_used = LastUsed()
     housekeeping = Housekeeping()
     passwords = Passwords()
@@ -69,6 +78,7 @@ async def build_services(app: web.Application, store: Store) -> Services:
     housekeeping.register(
         "credential_changes", lambda: store.changes.prune(clock.now() - CHANGE_LOG_RETENTION)
     )
+    housekeeping.register("signing_keys", keys.retire)
     wiring = Wiring(
         store=store,
         tokens=tokens,
@@ -79,15 +89,29 @@ async def build_services(app: web.Application, store: Store) -> Services:
         clock=clock,
         settings=settings,
     )
+    device_flow = DeviceFlow(wiring)
     return Services(
         deployment_id=deployment_id,
         version=__version__,
         wiring=wiring,
         passwords=passwords,
         users=UserService(wiring, passwords),
-        device_flow=DeviceFlow(wiring),
+        device_flow=device_flow,
         devices=DeviceAdmin(wiring),
         service_accounts=ServiceAccounts(wiring),
+        token_revocation=TokenRevocation(wiring, revoked, device_flow.revoke),
+        signing_keys=keys,
+    )
+
+
+def signing_keys(store: Store, settings: Settings, clock: Clock) -> SigningKeys:
+    """The keyring as configured (also used by ``zenml-server keys``)."""
+    return SigningKeys(
+        store,
+        Sealer(settings.encryption_key),
+        clock,
+        configured_secret=settings.jwt_secret_key,
+        max_lifetime=settings.max_token_lifetime,
     )
 
 
