@@ -21,6 +21,7 @@ from zenml_server.services.auth import Authenticator
 from zenml_server.services.device_flow import DeviceFlow
 from zenml_server.services.devices import DeviceAdmin
 from zenml_server.services.housekeeping import Housekeeping
+from zenml_server.services.introspection import Introspection
 from zenml_server.services.last_used import LastUsed
 from zenml_server.services.passwords import Passwords
 from zenml_server.services.revocation import CredentialCache, Revocations
@@ -55,6 +56,7 @@ class Services:
     service_accounts: ServiceAccounts
     token_revocation: TokenRevocation
     signing_keys: SigningKeys
+    introspection: Introspection
 
 
 async def build_services(app: web.Application, store: Store) -> Services:
@@ -101,6 +103,7 @@ async def build_services(app: web.Application, store: Store) -> Services:
         service_accounts=ServiceAccounts(wiring),
         token_revocation=TokenRevocation(wiring, revoked, device_flow.revoke),
         signing_keys=keys,
+        introspection=Introspection(auth, settings.introspection_service_accounts),
     )
 
 

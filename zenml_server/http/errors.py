@@ -22,7 +22,9 @@ from zenml_server.http.keys import METRICS, REQUEST_ID
 
 log = logging.getLogger("zenml_server.http")
 
-OAUTH_PATHS = frozenset({"/api/v1/login", "/api/v1/device_authorization", "/api/v1/revoke"})
+OAUTH_PATHS = frozenset(
+    {"/api/v1/login", "/api/v1/device_authorization", "/api/v1/revoke", "/api/v1/introspect"}
+)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -160,6 +162,7 @@ def _oauth_body(exc: ApiError) -> tuple[int, dict[str, str]]:
         return 400, {"error": "invalid_request", "error_description": exc.detail}
     code = {
         401: "invalid_client",
+        403: "access_denied",
         429: "rate_limited",
         503: "temporarily_unavailable",
         500: "server_error",
