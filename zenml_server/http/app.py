@@ -11,9 +11,17 @@ from aiohttp import web
 
 from zenml_server.domain.clock import Clock, SystemClock
 from zenml_server.http import observability, openapi_doc
+from zenml_server.http.api import (
+    device_cancel,
+    health,
+    introspection,
+    jwks,
+    token_revocation,
+    tokens,
+    users,
+)
 from zenml_server.http.api import device_flow as device_flow_api
 from zenml_server.http.api import devices as devices_api
-from zenml_server.http.api import health, introspection, jwks, token_revocation, tokens, users
 from zenml_server.http.api import service_accounts as service_accounts_api
 from zenml_server.http.context import services_context
 from zenml_server.http.errors import error_middleware
@@ -50,6 +58,7 @@ def create_app(
         tokens,
         users,
         device_flow_api,
+        device_cancel,
         devices_api,
         service_accounts_api,
         jwks,

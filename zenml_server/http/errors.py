@@ -23,7 +23,13 @@ from zenml_server.http.keys import METRICS, REQUEST_ID
 log = logging.getLogger("zenml_server.http")
 
 OAUTH_PATHS = frozenset(
-    {"/api/v1/login", "/api/v1/device_authorization", "/api/v1/revoke", "/api/v1/introspect"}
+    {
+        "/api/v1/login",
+        "/api/v1/device_authorization",
+        "/api/v1/device_authorization/cancel",
+        "/api/v1/revoke",
+        "/api/v1/introspect",
+    }
 )
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 PAGE_CSP = (
@@ -131,6 +137,8 @@ def from_domain(exc: domain.DomainError) -> ApiError:
         return NotFoundError(exc.message)
     if isinstance(exc, domain.AlreadyExists):
         return ConflictError(exc.message)
+    if isinstance(exc, domain.CredentialLocked):
+        return Unauthorized(exc.message, headers=_UNAUTHORIZED_HEADERS)
     if isinstance(exc, domain.InvalidCredentials):
         return Unauthorized("not authenticated", headers=_UNAUTHORIZED_HEADERS)
     if isinstance(exc, domain.InvalidInput):
