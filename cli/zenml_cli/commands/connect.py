@@ -10,6 +10,7 @@ from typing import Any
 from zenml_cli import device_flow
 from zenml_cli.arguments import add_command, non_negative_int
 from zenml_cli.client import Client, login_with_api_key
+from zenml_cli.commands import connect_oidc
 from zenml_cli.config import (
     ENV_STORE_API_KEY,
     ENV_STORE_URL,
@@ -48,6 +49,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     connect.add_argument(
         "--no-browser", action="store_true", help="print the approval URL, don't open a browser"
     )
+    connect_oidc.add_arguments(connect)
     connect.add_argument(
         "--no-wait",
         action="store_true",
@@ -88,6 +90,8 @@ def run_connect(rt: Runtime, args: argparse.Namespace) -> int:
     if not raw_url:
         raise CLIError("which server? give it with --url URL")
     url = normalize_url(raw_url)
+    if connect_oidc.wanted(rt, args):
+        return connect_oidc.run(rt, url, args)
     api_key = _api_key(rt, args.api_key)
     if api_key is not None:
         return _connect_with_api_key(rt, url, api_key)
@@ -239,19 +243,41 @@ def run_disconnect(rt: Runtime, args: argparse.Namespace) -> int:
         rt.out("Not connected to a ZenML server; nothing to do.")
         return 0
     revoked = False
-    if credentials.access_token:
-        try:
-            answer = send("POST", url + "/api/v1/revoke", form={"token": credentials.access_token})
-        except ConnectionFailed as failure:
-            rt.err(f"Warning: could not revoke the token ({failure.message}).")
-        else:
-            revoked = answer.status == 200
-            if not revoked:
-                rt.err(f"Warning: the server did not revoke the token (HTTP {answer.status}).")
+    token = credentials.access_token
+    if token and credentials.expired(rt.now(), margin_seconds=0):
+        rt.out("The stored token had already expired; nothing to revoke.")
+    elif token:
+        revoked = _revoke(rt, url, token)
     config.forget(url)
     what = "Revoked the token and forgot" if revoked else "Forgot"
     rt.out(f"{what} the credentials for {url}.")
+    if credentials.kind == "api_key":
+        rt.out(
+            "The API key itself still works: to revoke it, deactivate or rotate it "
+            "(zenml service-account api-key update|rotate)."
+        )
     return 0
+
+
+def _revoke(rt: Runtime, url: str, token: str) -> bool:
+    """Ask the server to revoke ``token`` (RFC 7009), then check that it is refused: a 200
+    alone says nothing (the server answers 200 for tokens it does not revoke)."""
+    try:
+        answer = send("POST", url + "/api/v1/revoke", form={"token": token})
+        if answer.status != 200:
+            rt.err(f"Warning: the server did not revoke the token (HTTP {answer.status}).")
+            return False
+        check = send("GET", url + CURRENT_USER, token=token)
+    except ConnectionFailed as failure:
+        rt.err(f"Warning: could not revoke the token ({failure.message}).")
+        return False
+    if check.status != 401:
+        rt.err(
+            "Warning: the server accepted the revocation but the token still works "
+            "(an older server revokes only device tokens); it stops working when it expires."
+        )
+        return False
+    return True
 
 
 def run_status(rt: Runtime, args: argparse.Namespace) -> int:
