@@ -10,9 +10,10 @@
 from __future__ import annotations
 
 import hmac
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import web
+from yarl import URL
 
 from zenml_server.domain.models import User
 from zenml_server.domain.secrets import digest, new_token
@@ -120,9 +121,27 @@ def check_csrf(request: web.Request, fields: dict[str, str]) -> None:
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """A local path to go to after login; anything else (another site) becomes ``default``."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """A local path to go to after login; anything else becomes ``default``.
+
+    Local by construction: printable ASCII only (no whitespace, control character, backslash
+    or look-alike slash), one leading ``/`` and never two, and no scheme or host once parsed,
+    whether read as is, percent-decoded once, or as the ``Location`` header will carry it.
+    """
+    if not target or len(target) > 2048:
         return default
-    if any(ch in target for ch in "\r\n\\") or len(target) > 2048:
+    if not all("!" <= ch <= "~" for ch in target) or "\\" in target:
+        return default
+    try:
+        built = str(URL(target))
+    except ValueError:
+        return default
+    if not all(_is_local_path(value) for value in (target, unquote(target), built)):
         return default
     return target
+
+
+def _is_local_path(value: str) -> bool:
+    if not value.startswith("/") or value.startswith(("//", "/\\")):
+        return False
+    parts = urlsplit(value)
+    return not parts.scheme and not parts.netloc
