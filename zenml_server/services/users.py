@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFound
 from zenml_server.domain.models import User
 from zenml_server.services.passwords import Passwords
-from zenml_server.services.rate_limit import RateLimiter
+from zenml_server.services.login_throttle import LoginThrottle
 from zenml_server.services.tokens import IssuedToken
 from zenml_server.services.wiring import Wiring
 
@@ -41,12 +41,7 @@ class UserService:
         self._clock = clock = wiring.clock
         self._token_lifetime = wiring.settings.jwt_token_expire_minutes * 60
         scale = wiring.settings.rate_limit_scale
-        self._per_ip = RateLimiter(
-            clock, burst=20, per_minute=20, what="login attempts", scale=scale
-        )
-        self._per_name = RateLimiter(
-            clock, burst=10, per_minute=5, what="login attempts", scale=scale
-        )
+        self._throttle = LoginThrottle(clock, scale=scale)
 
     async def bootstrap_admin(self, name: str, password: str | None) -> AdminBootstrap | None:
         """Create the first admin when the database has no users; None when it has some."""
@@ -62,15 +57,21 @@ class UserService:
     async def authenticate(self, name: str, password: str, *, ip: str) -> User:
         """The active user with this name and password; InvalidCredentials otherwise.
 
-        Rate limited per client address and per user name; an unknown name costs the same
+        Only failures count, per (name, address), per address, and per name across addresses
+        (see ``LoginThrottle``); RateLimited past a budget. An unknown name costs the same
         argon2 verification as a known one.
         """
-        self._per_ip.hit(ip)
-        self._per_name.hit(name)
-        user = await self._store.users.get_by_name(name)
-        ok = await self._passwords.verify(user.password_hash if user else None, password)
+        attempt = self._throttle.begin(name, ip)
+        try:
+            user = await self._store.users.get_by_name(name)
+            ok = await self._passwords.verify(user.password_hash if user else None, password)
+        except BaseException:
+            self._throttle.release(attempt)
+            raise
         if user is None or not ok or not user.active:
+            self._throttle.failed(attempt)
             raise InvalidCredentials("invalid username or password")
+        self._throttle.release(attempt)
         return user
 
     def issue_token(self, user: User) -> IssuedToken:
