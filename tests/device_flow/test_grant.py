@@ -114,14 +114,14 @@ async def test_authorization_refuses_bad_requests(client: Any) -> None:
 
 
 async def test_authorization_is_rate_limited_per_ip(client: Any) -> None:
-    """Flooding device_authorization from one address gets 429 rate_limited."""
+    """Flooding device_authorization from one address gets 429 temporarily_unavailable."""
     statuses = []
     for _ in range(25):
         resp = await client.post("/api/v1/device_authorization", data={"client_id": CLIENT_ID})
         statuses.append(resp.status)
     assert statuses[:20] == [200] * 20
     assert statuses[-1] == 429
-    assert (await resp.json())["error"] == "rate_limited"
+    assert (await resp.json())["error"] == "temporarily_unavailable"
     assert "Retry-After" in resp.headers
 
 
@@ -286,16 +286,6 @@ async def test_locked_authorization_is_access_denied(client: Any, admin_token: s
     authorization = await start(client)
     await approve(client, admin_token, authorization)
     await client.app[STORE].devices.set_locked(device_id_of(authorization), True, 0.0)
-    assert await _error(await poll(client, authorization)) == "access_denied"
-
-
-async def test_wrong_device_codes_lock_the_client_authorization(client: Any) -> None:
-    """Wrong device codes with a known client_id count; at the maximum the device locks."""
-    authorization = await start(client)
-    for _ in range(3):
-        assert await _error(await poll(client, {"device_code": "wrong" * 9})) == "invalid_grant"
-    device = await client.app[STORE].devices.get(device_id_of(authorization))
-    assert device.status == "locked" and device.failed_auth_attempts == 3
     assert await _error(await poll(client, authorization)) == "access_denied"
 
 

@@ -253,7 +253,7 @@ async def test_login_attempts_are_rate_limited(client: Any, admin_token: str, cl
     resp = await key_login(client, secret)
     assert resp.status == 429
     assert int(resp.headers["Retry-After"]) >= 1
-    assert (await checked(resp))["error"] == "rate_limited"
+    assert (await checked(resp))["error"] == "temporarily_unavailable"
     clock.advance(60)
     assert (await key_login(client, secret)).status == 200
 

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from zenml_server.domain.errors import DomainError, InvalidCredentials, InvalidInput
+from zenml_server.domain.errors import DomainError, InvalidCredentials, InvalidInput, RateLimited
 from zenml_server.domain.models import Device, DeviceStatus, Principal, PrincipalKind
 from zenml_server.domain.secrets import (
     digest,
@@ -57,9 +57,10 @@ class PollError(enum.StrEnum):
 class PollRefused(DomainError):
     """A token request that gets no token (yet); ``error`` says which RFC answer."""
 
-    def __init__(self, error: PollError, message: str) -> None:
+    def __init__(self, error: PollError, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.error = error
+        self.retry_after = retry_after
 
 
 class CodeProblem(enum.StrEnum):
@@ -122,6 +123,9 @@ class DeviceFlow:
         self._code_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="code attempts", scale=scale
         )
+        self._wrong_device_code_per_ip = RateLimiter(
+            clock, burst=20, per_minute=20, what="polls with unknown device codes", scale=scale
+        )
         wiring.auth.register_token_kind(TOKEN_KIND, self.verify_token)
         wiring.last_used.register(TOKEN_KIND, self._devices.touch_many)
         wiring.housekeeping.register(
@@ -164,24 +168,36 @@ class DeviceFlow:
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def poll(self, client_id: str, device_code: str) -> tuple[IssuedToken, Device]:
+    async def poll(
+        self, client_id: str, device_code: str, *, ip: str
+    ) -> tuple[IssuedToken, Device]:
         """The token for an approved authorization, once (RFC 8628 §3.4-3.5).
 
-        Checks, in order: unknown code (or another client's) -> invalid_grant, counted as a
-        failed attempt against the client's pending authorizations; expired ->
-        expired_token; too fast -> slow_down (+5 s for good); denied or locked ->
-        access_denied; pending -> authorization_pending. Raises PollRefused for each.
+        Checks, in order: unknown code (or another client's) -> invalid_grant, counted only
+        against the polling address (past its budget every poll from there gets slow_down
+        with ``retry_after``); expired -> expired_token; too fast -> slow_down (+5 s for
+        good); denied or locked -> access_denied; pending -> authorization_pending. Raises
+        PollRefused for each. Polls never count toward locking an authorization.
         """
         now = self._clock.now()
         try:
+            self._wrong_device_code_per_ip.check(ip)
+        except RateLimited as exc:
+            raise PollRefused(
+                PollError.SLOW_DOWN,
+                "too many unknown device codes from this address; slow down",
+                retry_after=exc.retry_after,
+            ) from None
+        try:
             client_id = _client_id(client_id)
         except InvalidInput:
+            self._wrong_device_code_per_ip.spend(ip)
             raise PollRefused(PollError.INVALID_GRANT, "unknown device code") from None
         device = None
         if len(device_code) <= _MAX_DEVICE_CODE_LENGTH:
             device = await self._devices.get_by_device_code(digest(device_code))
         if device is None or not _same(device.client_id, client_id):
-            await self._count_failure(client_id=client_id)
+            self._wrong_device_code_per_ip.spend(ip)
             raise PollRefused(PollError.INVALID_GRANT, "unknown device code")
         if _spent(device):
             raise PollRefused(PollError.INVALID_GRANT, "this device code was already used")
@@ -298,13 +314,12 @@ class DeviceFlow:
             raise _refused(CodeProblem.WRONG)
         return found
 
-    async def _count_failure(self, *, device_id: str | None = None, client_id: str = "") -> bool:
-        """Count a wrong code; True when that locked an authorization."""
+    async def _count_failure(self, *, device_id: str) -> bool:
+        """Count a wrong user code typed against ``device_id``; True when that locked it."""
         changed = await self._devices.count_failed_attempt(
             max_attempts=self._settings.max_failed_device_auth_attempts,
             now=self._clock.now(),
             device_id=device_id,
-            client_id=client_id,
         )
         locked = [f"device:{d.id}" for d in changed if d.status is DeviceStatus.LOCKED]
         if locked:

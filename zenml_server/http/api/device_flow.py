@@ -147,13 +147,24 @@ async def device_authorization(request: web.Request) -> web.Response:
     return web.json_response(body, headers=NO_STORE)
 
 
+class _SlowDownFor(SlowDownError):  # type: ignore[misc]
+    """slow_down (RFC 8628 §3.5, HTTP 400 as its clients expect) with a Retry-After."""
+
+    def __init__(self, description: str, retry_after: float) -> None:
+        super().__init__(description=description)
+        self.retry_after = retry_after
+
+
 async def device_code_grant(request: web.Request, fields: dict[str, str]) -> web.Response:
     """RFC 8628 §3.4-3.5: the token, once the user approved."""
     client_id = form_field(fields, "client_id", max_length=64)
     device_code = form_field(fields, "device_code", max_length=256)
+    flow = request.app[SERVICES].device_flow
     try:
-        issued, device = await request.app[SERVICES].device_flow.poll(client_id, device_code)
+        issued, device = await flow.poll(client_id, device_code, ip=client_ip(request))
     except PollRefused as exc:
+        if exc.retry_after is not None:
+            raise _SlowDownFor(exc.message, exc.retry_after) from None
         raise _POLL_ERRORS[exc.error](description=exc.message) from None
     return token_response(issued, device_id=device.id)
 
