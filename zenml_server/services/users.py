@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFound
 from zenml_server.domain.models import User
-from zenml_server.services.passwords import Passwords
 from zenml_server.services.login_throttle import LoginThrottle
+from zenml_server.services.passwords import Passwords
 from zenml_server.services.tokens import IssuedToken
 from zenml_server.services.wiring import Wiring
 
