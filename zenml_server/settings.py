@@ -54,6 +54,17 @@ class Settings:
     rate_limit_scale: float = 1.0
     log_level: str = "INFO"
 
+    @property
+    def issuer(self) -> str:
+        """The OAuth issuer (RFC 8414 §2) and the ``iss`` of every token: ``url``, else the
+        listening address; never taken from a request's Host header."""
+        if self.url is not None:
+            return self.url
+        host = "localhost" if self.host in ("", "0.0.0.0", "::") else self.host  # noqa: S104
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
     def __repr__(self) -> str:
         shown = []
         for f in dataclasses.fields(self):

@@ -98,10 +98,10 @@ async def test_forwarded_for_believed_only_from_trusted_proxy(make_client: Any) 
 
 
 async def test_authorization_refuses_bad_requests(client: Any) -> None:
-    """A missing or non-UUID client_id, or a non-form body, is invalid_request."""
+    """A missing or non-VSCHAR client_id, or a non-form body, is invalid_request."""
     resp = await client.post("/api/v1/device_authorization", data={})
     assert await _error(resp) == "invalid_request"
-    resp = await client.post("/api/v1/device_authorization", data={"client_id": "not-a-uuid"})
+    resp = await client.post("/api/v1/device_authorization", data={"client_id": "not\x7fvschar"})
     assert await _error(resp) == "invalid_request"
     resp = await client.post("/api/v1/device_authorization", json={"client_id": CLIENT_ID})
     assert await _error(resp) == "invalid_request"
@@ -180,7 +180,7 @@ async def test_code_of_another_client_is_invalid_grant(client: Any, admin_token:
 
 
 async def test_bad_token_requests_are_invalid_request(client: Any) -> None:
-    """A device_code grant without client_id or device_code is invalid_request; a non-UUID
+    """A device_code grant without client_id or device_code is invalid_request; an unknown
     client_id is invalid_grant."""
     resp = await client.post("/api/v1/login", data={"grant_type": DEVICE_CODE_GRANT})
     assert await _error(resp) == "invalid_request"

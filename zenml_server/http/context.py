@@ -58,7 +58,9 @@ async def build_services(app: web.Application, store: Store) -> Services:
     secret = settings.jwt_secret_key or await store.server_settings.get_or_set(
         "jwt_secret_key", new_token(48)
     )
-    tokens = Tokens(secret, f"zenml-server:{deployment_id}", clock)
+    # Tokens issued before the issuer became the server's URL stay valid until they expire.
+    legacy_issuer = f"zenml-server:{deployment_id}"
+    tokens = Tokens(secret, settings.issuer, clock, also_accepted=(legacy_issuer,))
     cache = CredentialCache(settings.revocation_cache_ttl_seconds)
     revocations = Revocations(store.db, store.changes, cache)
     auth = Authenticator(store, tokens, cache)

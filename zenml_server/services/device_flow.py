@@ -41,6 +41,7 @@ SLOW_DOWN_STEP = 5
 # How much earlier than the interval a poll may come and still count as on time.
 POLL_JITTER = 1.0
 _MAX_DEVICE_CODE_LENGTH = 128
+MAX_CLIENT_ID_LENGTH = 128
 _CODE_ATTEMPTS = 5
 
 
@@ -138,7 +139,7 @@ class DeviceFlow:
     async def authorize(self, client_id: str, metadata: DeviceMetadata) -> Authorization:
         """Record a pending authorization (RFC 8628 §3.1); never touches an existing device.
 
-        Raises InvalidInput for a client_id that is not a UUID, RateLimited past the
+        Raises InvalidInput for a client_id that is not 1-128 VSCHARs, RateLimited past the
         per-address budget.
         """
         client_id = _client_id(client_id)
@@ -372,11 +373,17 @@ class DeviceFlow:
 
 
 def _client_id(raw: str) -> str:
-    """The canonical form of a client_id (the CLI installation's UUID)."""
+    """A client_id as stored: any RFC 6749 §A.1 VSCHAR string (``%x20-7E``) of 1 to
+    ``MAX_CLIENT_ID_LENGTH`` characters; a UUID (what ZenML clients send) in canonical form.
+    Raises InvalidInput otherwise."""
+    if not 0 < len(raw) <= MAX_CLIENT_ID_LENGTH or not all(" " <= ch <= "~" for ch in raw):
+        raise InvalidInput(
+            f"client_id must be 1 to {MAX_CLIENT_ID_LENGTH} printable ASCII characters"
+        )
     try:
         return str(uuid.UUID(raw))
     except ValueError:
-        raise InvalidInput("client_id must be a UUID") from None
+        return raw
 
 
 def _same(known: str, given: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,9 +36,13 @@ _VERIFIED_MAX = 20_000
 
 
 class Tokens:
-    def __init__(self, secret: str, issuer: str, clock: Clock) -> None:
+    def __init__(
+        self, secret: str, issuer: str, clock: Clock, *, also_accepted: Sequence[str] = ()
+    ) -> None:
         self._secret = secret
         self._issuer = issuer
+        # Issuers whose tokens still verify (what this server used to put in ``iss``).
+        self._accepted_issuers = [issuer, *also_accepted]
         self._clock = clock
         self._decoder = jwt.PyJWT(options={"verify_exp": False, "verify_iat": False})
         self._verified: dict[str, dict[str, Any]] = {}
@@ -84,7 +89,7 @@ class Tokens:
     def _decode(self, token: str) -> dict[str, Any]:
         try:
             claims: dict[str, Any] = self._decoder.decode(
-                token, self._secret, algorithms=[ALGORITHM], issuer=self._issuer
+                token, self._secret, algorithms=[ALGORITHM], issuer=self._accepted_issuers
             )
         except jwt.PyJWTError:
             raise InvalidCredentials("invalid token") from None
