@@ -18,6 +18,7 @@ from tests.device_flow.builders import (
 )
 from zenml_server.http.api.tokens import DEVICE_CODE_GRANT
 from zenml_server.http.keys import STORE
+from zenml_server.services.device_flow import MAX_PENDING_PER_ADDRESS
 
 ATTACKER = "203.0.113.9"
 VICTIM = "198.51.100.23"
@@ -97,3 +98,27 @@ async def test_wrong_user_codes_against_a_device_still_lock_it(
         assert resp.status in (403, 404)
     device = await client.app[STORE].devices.get(device_id_of(authorization))
     assert device.status == "locked"
+
+
+async def test_pending_authorizations_are_capped_per_address(make_client: Any, clock: Any) -> None:
+    """One address holds at most MAX_PENDING_PER_ADDRESS waiting authorizations (429 after);
+    others are unaffected, and expiry frees the address again."""
+    client = await make_client(trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),))
+
+    async def ask(ip: str) -> Any:
+        return await client.post(
+            "/api/v1/device_authorization",
+            data={"client_id": CLIENT_ID},
+            headers={"X-Forwarded-For": ip},
+        )
+
+    for _ in range(MAX_PENDING_PER_ADDRESS):
+        assert (await ask(ATTACKER)).status == 200
+    refused = await ask(ATTACKER)
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) > 0
+    body = await refused.json()
+    assert body["error"] == "temporarily_unavailable"
+    assert "wait for approval" in body["error_description"]
+    assert (await ask(VICTIM)).status == 200
+    clock.advance(301)  # the pending ones expire; the per-address rate limit refills
+    assert (await ask(ATTACKER)).status == 200

@@ -42,6 +42,9 @@ SLOW_DOWN_STEP = 5
 POLL_JITTER = 1.0
 _MAX_DEVICE_CODE_LENGTH = 128
 MAX_CLIENT_ID_LENGTH = 128
+# Unexpired authorizations waiting for approval that one client address may hold (times
+# ZENML_SERVER_RATE_LIMIT_SCALE, like every per-address budget).
+MAX_PENDING_PER_ADDRESS = 10
 _CODE_ATTEMPTS = 5
 
 
@@ -124,6 +127,7 @@ class DeviceFlow:
         self._code_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="code attempts", scale=scale
         )
+        self._max_pending = max(1, int(MAX_PENDING_PER_ADDRESS * scale))
         self._wrong_device_code_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="polls with unknown device codes", scale=scale
         )
@@ -140,11 +144,18 @@ class DeviceFlow:
         """Record a pending authorization (RFC 8628 §3.1); never touches an existing device.
 
         Raises InvalidInput for a client_id that is not 1-128 VSCHARs, RateLimited past the
-        per-address budget.
+        per-address budget or with ``MAX_PENDING_PER_ADDRESS`` (scaled) authorizations from
+        this address already waiting (an unauthenticated flood cannot fill the table).
         """
         client_id = _client_id(client_id)
-        self._authorize_per_ip.hit(metadata.ip_address or "")
+        ip = metadata.ip_address or ""
+        self._authorize_per_ip.hit(ip)
         now = self._clock.now()
+        if await self._devices.count_pending_from(ip, now) >= self._max_pending:
+            raise RateLimited(
+                "too many device logins from this address wait for approval; try again later",
+                self._settings.device_auth_timeout / self._max_pending,
+            )
         timeout = self._settings.device_auth_timeout
         interval = self._settings.device_auth_polling_interval
         for attempt in range(_CODE_ATTEMPTS):
