@@ -14,12 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from tests.builders import ADMIN_PASSWORD
 from tests.servers import running_server
 from zenml_server.http.api.tokens import DEVICE_CODE_GRANT
-
 
 WARM_UP = 3_000
 FLOOD = 40_000
