@@ -7,7 +7,7 @@ from typing import Any
 import jwt
 import pytest
 
-from tests.builders import ADMIN_PASSWORD, JWT_SECRET, bearer
+from tests.builders import ADMIN_PASSWORD, bearer
 from tests.device_flow.builders import approve, poll, start
 from tests.openapi_check import checked
 from tests.service_accounts.builders import make_account_with_key
@@ -132,11 +132,12 @@ async def test_tokens_with_the_old_issuer_still_work(make_client: Any, clock: Ma
     client = await make_client(url=ISSUER)
     services, store = client.app[SERVICES], client.app[STORE]
     admin = await store.users.get_by_name("admin")
-    old = Tokens(JWT_SECRET, f"zenml-server:{services.deployment_id}", clock)
+    keys = services.wiring.tokens.keys
+    old = Tokens(keys, f"zenml-server:{services.deployment_id}", clock)
     token = old.issue("user", admin.id, 3600, gen=admin.credentials_generation).access_token
     resp = await client.get("/api/v1/current-user", headers=bearer(token))
     assert resp.status == 200
-    stranger = Tokens(JWT_SECRET, "https://other.example.com", clock)
+    stranger = Tokens(keys, "https://other.example.com", clock)
     token = stranger.issue("user", admin.id, 3600, gen=admin.credentials_generation).access_token
     resp = await client.get("/api/v1/current-user", headers=bearer(token))
     assert resp.status == 401
