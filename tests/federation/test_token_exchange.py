@@ -47,8 +47,9 @@ async def test_matching_token_gets_a_service_account_token(
     assert body["issued_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
     assert body["token_type"] == "bearer" and body["expires_in"] == 15 * 60
     me = await client.get("/api/v1/current-user", headers=bearer(body["access_token"]))
-    user = await me.json()
+    user = await checked(me)
     assert user["name"] == "ci" and user["is_service_account"] is True
+    assert user["auth"]["method"] == "token_exchange" and user["auth"]["api_key_id"] is None
 
 
 async def test_glob_claim_matches(
