@@ -269,3 +269,22 @@ async def test_garbage_subject_tokens_are_refused(client: Client) -> None:
     """Tokens that are not JWTs, or have no issuer, are invalid_grant, never a 500."""
     for garbage in ["x", "a.b.c", "....", f"{_b64({'alg': 'RS256'})}.{_b64({})}.c2ln", "é.é.é"]:
         await assert_refused(await exchange(client, garbage))
+
+
+async def test_a_provider_that_is_down_is_not_asked_at_every_exchange(
+    client: Client, admin_token: str, clock: ManualClock
+) -> None:
+    """While a trusted issuer's discovery fails, exchanges are refused and it is asked again
+    only after a back-off, then works as soon as it is back."""
+    await make_account(client, admin_token, "trainer")
+    async with serving_issuer() as issuer:
+        claims = {"sub": "system:serviceaccount:ml:trainer"}
+        await add_policy(client, admin_token, "trainer", issuer.url, claims=claims)
+        issuer.down = True
+        for _ in range(5):
+            await assert_refused(await exchange(client, issuer.token()))
+        assert issuer.fetches["discovery"] == 1
+        issuer.down = False
+        clock.advance(11)
+        assert (await exchange(client, issuer.token())).status == 200
+        assert issuer.fetches == {"discovery": 2, "jwks": 1}
