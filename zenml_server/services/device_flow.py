@@ -31,6 +31,7 @@ from zenml_server.domain.models import (
     LockedBy,
     Principal,
     PrincipalKind,
+    User,
 )
 from zenml_server.domain.secrets import (
     digest,
@@ -449,6 +450,19 @@ class DeviceFlow:
         self._last_used.mark(TOKEN_KIND, device_id, now)
         return principal_for(
             user, PrincipalKind.DEVICE, device_id=device_id, expires=float(claims["exp"])
+        )
+
+    def reissue(self, principal: Principal, user: User) -> IssuedToken:
+        """A new token for the device ``principal`` uses, under the user's current credentials
+        generation (after they changed their password through it); same device, same expiry."""
+        assert principal.device_id is not None and principal.expires is not None
+        lifetime = max(1, int(principal.expires) - int(self._clock.now()))
+        return self._tokens.issue(
+            TOKEN_KIND,
+            user.id,
+            lifetime,
+            device_id=principal.device_id,
+            gen=user.credentials_generation,
         )
 
     async def revoke(self, token: str) -> bool:
