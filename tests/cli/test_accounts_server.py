@@ -6,9 +6,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from collections.abc import Iterator
 
-import pytest
 from zenml_cli.config import Credentials
 from zenml_cli.main import main
 
@@ -63,12 +61,6 @@ def _pending_code(server: Server, forwarded_for: str | None = None) -> tuple[str
     return body["user_code"], device_id.group(1)
 
 
-@pytest.fixture
-def pat(admin_cli: Cli, server: Server, cli: Cli) -> Iterator[str]:
-    name = _user(admin_cli)
-    yield name
-
-
 def test_change_password_keeps_this_cli_logged_in(
     admin_cli: Cli, server: Server, workload: Cli
 ) -> None:
@@ -118,35 +110,46 @@ def test_admin_deletes_a_user(admin_cli: Cli, server: Server) -> None:
     assert one_error_line(admin_cli("user", "delete", name, "--yes"))
 
 
-def test_approve_shows_the_facts_and_asks(admin_cli: Cli, server: Server) -> None:
+def _approver(admin_cli: Cli, server: Server, workload: Cli) -> str:
+    """A user of its own (code attempts are budgeted per user) logged in on ``workload``."""
+    name = _user(admin_cli)
+    _login_as(workload, server, name, "first-pass-word")
+    return name
+
+
+def test_approve_shows_the_facts_and_asks(admin_cli: Cli, server: Server, workload: Cli) -> None:
     """`approve CODE` in a terminal shows who approves, both addresses, what the device
     reports, and asks y/N; 'n' approves nothing, 'y' approves."""
+    name = _approver(admin_cli, server, workload)
     code, device_id = _pending_code(server)
     exit_code, out, err = _run_in_terminal(
-        admin_cli, "authorized-device", "approve", code, "--trust", typed="n\n"
+        workload, "authorized-device", "approve", code, "--trust", typed="n\n"
     )
     assert exit_code == 1 and "not approved" in err
-    assert "You are admin: if you approve, this device gets admin's full access." in out
+    assert f"You are {name}: if you approve, this device gets {name}'s full access." in out
     assert "Requested from:  127.0.0.1" in out and "You are at:      127.0.0.1" in out
     assert "Reported by the device" in out and "has NEVER logged in" in out
     assert "It will be trusted" in out and "[y/N]" in out
     status, device = server.api("GET", f"/api/v1/devices/{device_id}", token=server.admin_token())
     assert status == 200 and device["status"] == "pending"
     exit_code, out, err = _run_in_terminal(
-        admin_cli, "authorized-device", "approve", code, "--trust", typed="y\n"
+        workload, "authorized-device", "approve", code, "--trust", typed="y\n"
     )
     assert exit_code == 0, err
     assert "Approved device" in out and "as trusted" in out
 
 
-def test_approve_without_a_terminal_needs_yes(admin_cli: Cli, server: Server) -> None:
+def test_approve_without_a_terminal_needs_yes(
+    admin_cli: Cli, server: Server, workload: Cli
+) -> None:
     """With no terminal and no --yes, approve is a one-line error at once (never a hang);
     --yes approves for scripts, --output json prints the device."""
+    _approver(admin_cli, server, workload)
     code, device_id = _pending_code(server)
-    refused = admin_cli("authorized-device", "approve", code, "--trust")
+    refused = workload("authorized-device", "approve", code, "--trust")
     assert one_error_line(refused) and "--yes" in refused.err
     status, device = server.api("GET", f"/api/v1/devices/{device_id}", token=server.admin_token())
     assert status == 200 and device["status"] == "pending"
-    done = admin_cli("authorized-device", "approve", code, "--yes", "--output", "json")
+    done = workload("authorized-device", "approve", code, "--yes", "--output", "json")
     assert done.code == 0, done.err
     assert json.loads(done.out)["id"] == device_id

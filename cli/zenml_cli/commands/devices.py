@@ -216,14 +216,14 @@ def run_delete(rt: Runtime, args: argparse.Namespace) -> int:
 
 def run_approve(rt: Runtime, args: argparse.Namespace) -> int:
     """Show what approving would authorize (RFC 8628 §5.4), ask y/N, then approve."""
+    if not args.yes and not rt.stdin.isatty():
+        raise CLIError(
+            "approving a device needs a confirmation: run this in a terminal, "
+            "or add --yes if a script has checked the code"
+        )
     client = rt.client()
-    facts = client.post(f"{DEVICES}/verify/preview", {"user_code": args.user_code})
     if not args.yes:
-        if not rt.stdin.isatty():
-            raise CLIError(
-                "approving a device needs a confirmation: run this in a terminal, "
-                "or add --yes if a script has checked the code"
-            )
+        facts = client.post(f"{DEVICES}/verify/preview", {"user_code": args.user_code})
         rt.out(describe_approval(facts, trust=args.trust))
         if not rt.confirm("Approve this device?"):
             raise CLIError("not approved")
