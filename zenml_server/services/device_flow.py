@@ -250,9 +250,16 @@ class DeviceFlow:
         """Why a denied or locked authorization gets no token, in one sentence."""
         if device.status is DeviceStatus.DENIED:
             return "the login was denied in the browser"
-        if device.failed_auth_attempts >= self._settings.max_failed_device_auth_attempts:
+        if device.locked_by is LockedBy.WRONG_CODES or (
+            device.locked_by is None
+            and device.failed_auth_attempts >= self._settings.max_failed_device_auth_attempts
+        ):
             return "the login request was locked after too many wrong codes"
-        return "this device was locked by its owner or an admin"
+        if device.locked_because_of is not None:
+            return "this device was locked along with the device that approved it"
+        if device.locked_by is LockedBy.OWNER:
+            return "this device was locked by its owner"
+        return "this device was locked by an admin"
 
     async def cancel(self, client_id: str, device_code: str, ip: str) -> bool:
         """The CLI withdraws its own pending authorization (Ctrl-C, --timeout): its codes stop
