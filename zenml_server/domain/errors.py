@@ -49,3 +49,7 @@ class RateLimited(DomainError):
 
 class StorageUnavailable(DomainError):
     """The database does not answer; the request may succeed later."""
+
+
+class ProviderUnavailable(DomainError):
+    """An OpenID provider did not answer, or answered with something unusable."""
