@@ -12,9 +12,9 @@ import time
 
 from aiohttp import web
 
-from zenml_server import __version__
+from zenml_server import __version__, keys_command, password_command
 from zenml_server.domain.clock import SystemClock
-from zenml_server.domain.errors import StorageUnavailable
+from zenml_server.domain.errors import DomainError, StorageUnavailable
 from zenml_server.settings import Settings, SettingsError, mask_url
 
 
@@ -28,74 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the server (the default)")
     sub.add_parser("migrate", help="apply database migrations and exit")
-    reset = sub.add_parser(
-        "reset-password",
-        help="set a user's password (a lost admin password): prints a generated one once, "
-        "or reads one from standard input; ends the user's sessions and tokens",
-    )
-    reset.add_argument("user", metavar="USER", help="the user's name")
-    reset.add_argument(
-        "--password-stdin", action="store_true", help="read the new password from standard input"
-    )
+    password_command.add_parser(sub)
+    keys_command.add_parser(sub)
     return parser
-
-
-async def _reset_password(settings: Settings, name: str, password: str | None) -> str | None:
-    """Set ``name``'s password on the configured database; the generated one, if any.
-
-    Like a password change, it ends every token and browser session of the user; running
-    servers learn it from the change log within a second.
-    """
-    import secrets
-
-    from zenml_server.domain.errors import NotFound
-    from zenml_server.services.passwords import Passwords
-    from zenml_server.services.users import check_password
-    from zenml_server.storage.migrate import migrate
-    from zenml_server.storage.store import Store
-
-    generated = None
-    if password is None:
-        password = generated = secrets.token_urlsafe(18)
-    check_password(password)
-    now = SystemClock().now()
-    store = await Store.open(settings.database_url, pool_size=1)
-    passwords = Passwords()
-    try:
-        await migrate(store.db, now)
-        user = await store.users.get_by_name(name)
-        if user is None:
-            raise NotFound(f"no user named {name!r}")
-        await store.users.update(user.id, now=now, password_hash=await passwords.hash(password))
-    finally:
-        passwords.close()
-        await store.close()
-    return generated
-
-
-def _reset(settings: Settings, args: argparse.Namespace) -> int:
-    from zenml_server.domain.errors import InvalidInput, NotFound
-
-    password = None
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-        if not password:
-            print("zenml-server: no password on standard input", file=sys.stderr)
-            return 2
-    try:
-        generated = asyncio.run(_reset_password(settings, args.user, password))
-    except NotFound:
-        print(f"zenml-server: no user named {args.user!r}", file=sys.stderr)
-        return 1
-    except InvalidInput as exc:
-        print(f"zenml-server: {exc.message}", file=sys.stderr)
-        return 2
-    if generated is None:
-        print(f"The password of {args.user!r} is changed; their sessions and tokens ended.")
-    else:
-        print(f"New password for {args.user!r} (shown once): {generated}")
-        print("Their sessions and tokens ended. Log in and change it on /account/password.")
-    return 0
 
 
 async def _migrate(settings: Settings) -> list[int]:
@@ -121,15 +56,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         if args.command == "reset-password":
-            return _reset(settings, args)
+            return password_command.run(settings, args.user, password_stdin=args.password_stdin)
         if args.command == "migrate":
             applied = asyncio.run(_migrate(settings))
             print(f"applied migrations: {applied}" if applied else "database is up to date")
+            return 0
+        if args.command == "keys":
+            print(asyncio.run(keys_command.run(settings, args.keys_command)))
             return 0
         return _serve(settings, host=args.host or settings.host, port=args.port or settings.port)
     except StorageUnavailable as exc:
         print(f"zenml-server: database {mask_url(settings.database_url)}: {exc}", file=sys.stderr)
         return 1
+    except DomainError as exc:
+        # Signing keys that cannot be opened, a rotation refused: one line, no traceback.
+        print(f"zenml-server: {exc.message}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
