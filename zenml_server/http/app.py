@@ -27,7 +27,14 @@ from zenml_server.http.api import trust_policies as trust_policies_api
 from zenml_server.http.context import services_context
 from zenml_server.http.errors import error_middleware
 from zenml_server.http.keys import CLOCK, SETTINGS, STORE
-from zenml_server.http.pages import device_verify, login, service_account_actions, sso, static
+from zenml_server.http.pages import (
+    account,
+    device_verify,
+    login,
+    service_account_actions,
+    sso,
+    static,
+)
 from zenml_server.http.pages import devices as devices_pages
 from zenml_server.http.pages import service_accounts as service_accounts_pages
 from zenml_server.settings import Settings
@@ -74,6 +81,7 @@ def create_app(
         devices_pages,
         service_accounts_pages,
         service_account_actions,
+        account,
     ):
         module.setup(app)
     static.setup(app, root / "static")

@@ -37,3 +37,5 @@ STATIC_FILES = web.AppKey("static_files", dict[str, Path])
 
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)
+# The client's address as walked through trusted proxies (http/auth.py client_ip).
+CLIENT_IP = web.RequestKey("client_ip", str)

@@ -24,6 +24,7 @@ from zenml_server.http.pages.flash import clear_flash, read_flash, set_flash
 from zenml_server.http.pages.paging import PAGE_SIZE, Pager, page_number
 from zenml_server.http.pages.render import render, when, when_short
 from zenml_server.http.pages.session import check_csrf, require_user
+from zenml_server.http.pages.trust_policies import policy_views
 from zenml_server.services.service_accounts import (
     MAX_DESCRIPTION_LENGTH,
     IssuedKey,
@@ -158,6 +159,7 @@ async def account_page(request: web.Request) -> web.Response:
         "account": account_view(account),
         "keys": [key_view(k) for k in keys.items],
         "key_total": keys.total,
+        "trust_policies": (await policy_views(request)).get(account.id, []),
     }
     return _shown(request, "service_account.html", context)
 
