@@ -6,6 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from zenml_server.domain.audit import Outcome
 from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFound
 from zenml_server.domain.models import User
 from zenml_server.services.passwords import Passwords
@@ -40,6 +41,7 @@ class UserService:
         self._revocations = wiring.revocations
         self._clock = clock = wiring.clock
         self._token_lifetime = wiring.settings.jwt_token_expire_minutes * 60
+        self._audit = wiring.audit
         scale = wiring.settings.rate_limit_scale
         self._per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="login attempts", scale=scale
@@ -69,8 +71,15 @@ class UserService:
         self._per_name.hit(name)
         user = await self._store.users.get_by_name(name)
         ok = await self._passwords.verify(user.password_hash if user else None, password)
+        # An unknown name is not kept: it may be a password typed into the wrong field.
+        target = ("user", None, None) if user is None else ("user", user.id, user.name)
         if user is None or not ok or not user.active:
+            # Queued, not written here: a flood of failures costs one write a second.
+            self._audit.note(
+                self._audit.event("login.password", target=target, outcome=Outcome.FAILURE)
+            )
             raise InvalidCredentials("invalid username or password")
+        self._audit.note(self._audit.event("login.password", target=target))
         return user
 
     def issue_token(self, user: User) -> IssuedToken:
@@ -87,7 +96,14 @@ class UserService:
             check_password(password)
             password_hash = await self._passwords.hash(password)
         return await self._store.users.create(
-            name, password_hash, is_admin=is_admin, active=active, now=self._clock.now()
+            name,
+            password_hash,
+            is_admin=is_admin,
+            active=active,
+            now=self._clock.now(),
+            audit=self._audit.event(
+                "user.created", target=("user", None, name), is_admin=is_admin, active=active
+            ),
         )
 
     async def list(self) -> Sequence[User]:
@@ -115,12 +131,24 @@ class UserService:
         if password is not None:
             check_password(password)
             password_hash = await self._passwords.hash(password)
+        if password is not None:
+            action = "user.password_changed"
+        elif active is not None:
+            action = "user.activated" if active else "user.deactivated"
+        else:
+            action = "user.changed"
+        changed = sorted(
+            field
+            for field, value in (("password", password), ("active", active), ("is_admin", is_admin))
+            if value is not None
+        )
         updated = await self._store.users.update(
             user.id,
             now=self._clock.now(),
             password_hash=password_hash,
             active=active,
             is_admin=is_admin,
+            audit=self._audit.event(action, target=("user", user.id, user.name), changed=changed),
         )
         if updated is None:
             raise NotFound("no such user")

@@ -15,7 +15,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from zenml_server.domain.audit import AuditEvent
 from zenml_server.domain.models import ApprovalVia, Device, DeviceStatus, LockedBy
+from zenml_server.storage.audit import record_in
 from zenml_server.storage.changes import ChangeLog
 from zenml_server.storage.db import Connection, Database, Row
 
@@ -185,6 +187,7 @@ class DeviceStore:
         now: float,
         via: ApprovalVia | None = None,
         by_device_id: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> Device | None:
         """Approve (``verified``) or deny a pending authorization whose codes still work.
 
@@ -207,6 +210,8 @@ class DeviceStore:
                 None if via is None or not approve else via.value,
                 by_device_id if approve else None,
             )
+            if row is not None:
+                await record_in(conn, audit)
             if row is not None and not approve:
                 await ChangeLog.record(conn, f"device:{device_id}", now)
         return None if row is None else _device(row)
@@ -291,7 +296,13 @@ class DeviceStore:
         return [_device(r) for r in rows], int(total)
 
     async def set_locked(
-        self, device_id: str, locked: bool, now: float, *, by: LockedBy = LockedBy.OWNER
+        self,
+        device_id: str,
+        locked: bool,
+        now: float,
+        *,
+        by: LockedBy = LockedBy.OWNER,
+        audit: AuditEvent | None = None,
     ) -> tuple[Device, Sequence[Device]] | None:
         """Lock, or unlock, a device; None when it does not exist.
 
@@ -326,13 +337,19 @@ class DeviceStore:
             if row is None:
                 return None
             await ChangeLog.record(conn, f"device:{device_id}", now)
+            await record_in(conn, audit)
             cascaded: Sequence[Device] = []
             if locked:
                 cascaded = await self._lock_approved_by(conn, device_id, by, now)
         return _device(row), cascaded
 
     async def delete(
-        self, device_id: str, now: float, *, by: LockedBy = LockedBy.OWNER
+        self,
+        device_id: str,
+        now: float,
+        *,
+        by: LockedBy = LockedBy.OWNER,
+        audit: AuditEvent | None = None,
     ) -> Sequence[Device] | None:
         """Delete a device; None when it did not exist. In the same transaction every device
         it approved, transitively, is locked (by ``by``); those are returned."""
@@ -341,6 +358,7 @@ class DeviceStore:
             if not deleted:
                 return None
             await ChangeLog.record(conn, f"device:{device_id}", now)
+            await record_in(conn, audit)
             return await self._lock_approved_by(conn, device_id, by, now)
 
     @staticmethod

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from zenml_server.domain.audit import AuditEvent
 from zenml_server.domain.errors import AlreadyExists
 from zenml_server.domain.models import User, WebSession
+from zenml_server.storage.audit import record_in
 from zenml_server.storage.changes import ChangeLog
 from zenml_server.storage.db import Database, Row, UniqueViolation
 
@@ -33,21 +35,31 @@ class UserStore:
         self._db = db
 
     async def create(
-        self, name: str, password_hash: str | None, *, is_admin: bool, active: bool, now: float
+        self,
+        name: str,
+        password_hash: str | None,
+        *,
+        is_admin: bool,
+        active: bool,
+        now: float,
+        audit: AuditEvent | None = None,
     ) -> User:
-        """Insert a user; raise AlreadyExists when the name is taken."""
+        """Insert a user (and its ``audit`` row); raise AlreadyExists when the name is taken."""
         user_id = str(uuid.uuid4())
         try:
-            row = await self._db.fetchrow(
-                f"INSERT INTO users (id, name, password_hash, is_admin, active, created, updated) "
-                f"VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {_USER_COLUMNS}",
-                user_id,
-                name,
-                password_hash,
-                is_admin,
-                active,
-                now,
-            )
+            async with self._db.transaction() as conn:
+                row = await conn.fetchrow(
+                    f"INSERT INTO users "
+                    f"(id, name, password_hash, is_admin, active, created, updated) "
+                    f"VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {_USER_COLUMNS}",
+                    user_id,
+                    name,
+                    password_hash,
+                    is_admin,
+                    active,
+                    now,
+                )
+                await record_in(conn, audit, user_id)
         except UniqueViolation:
             raise AlreadyExists(f"a user named {name!r} already exists") from None
         assert row is not None
@@ -95,8 +107,9 @@ class UserStore:
         password_hash: str | None = None,
         active: bool | None = None,
         is_admin: bool | None = None,
+        audit: AuditEvent | None = None,
     ) -> User | None:
-        """Change the given fields; None when the user does not exist.
+        """Change the given fields (and write ``audit``); None when the user does not exist.
 
         A new password or a deactivation moves the credentials generation on (ending every
         token issued before) and drops the user's browser sessions.
@@ -117,6 +130,8 @@ class UserStore:
                 1 if ends_credentials else 0,
                 now,
             )
+            if row is not None:
+                await record_in(conn, audit)
             if row is not None and ends_credentials:
                 await conn.execute("DELETE FROM web_sessions WHERE user_id = $1", user_id)
                 await ChangeLog.record(conn, f"user:{user_id}", now)

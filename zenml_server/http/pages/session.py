@@ -31,6 +31,11 @@ def is_secure(request: web.Request) -> bool:
     return request.secure or (url is not None and url.startswith("https://"))
 
 
+def known_user(request: web.Request) -> User | None:
+    """The browser session's user when this request already looked it up (no I/O)."""
+    return request.get(_CURRENT_USER)
+
+
 async def current_user(request: web.Request) -> User | None:
     """The logged-in, active user of this browser, or None."""
     cached: User | None = request.get(_CURRENT_USER)
