@@ -14,7 +14,7 @@ from tests.service_accounts.builders import (
     make_key,
     rotate,
 )
-from zenml_server.domain.clock import ManualClock
+from zenml_server.domain.clock import ManualClock, isoformat
 from zenml_server.http.keys import SERVICES, STORE
 
 DAY = 86400.0
@@ -171,3 +171,21 @@ async def test_no_secret_ever_reaches_the_table(client: Any, admin_token: str) -
         assert secret not in dump
     actions = {r["action"] for r in rows}
     assert {"token.revoked", "device.revoked", "device.approved", "device.authorized"} <= actions
+
+
+async def test_key_expiry_is_recorded_once_by_housekeeping(
+    client: Any, admin_token: str, clock: ManualClock
+) -> None:
+    """When an API key's expiry passes, housekeeping records api_key.expired once, as the
+    server (system), and never again for that key."""
+    await make_account(client, admin_token)
+    expires = clock.now() + 60
+    await make_key(client, admin_token, expires_at=isoformat(expires))
+    housekeeping = client.app[SERVICES].wiring.housekeeping
+    assert (await housekeeping.sweep())["api_key_expiries"] == 0
+    clock.advance(61)
+    assert (await housekeeping.sweep())["api_key_expiries"] == 1
+    assert (await housekeeping.sweep())["api_key_expiries"] == 0
+    found = await events(client, admin_token, action="api_key.expired")
+    assert len(found) == 1 and found[0]["target"]["name"] == "ci/default"
+    assert found[0]["actor"]["kind"] == "system"

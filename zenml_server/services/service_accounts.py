@@ -132,6 +132,15 @@ class ServiceAccounts:
         wiring.auth.register_api_key_verifier(self.verify_key)
         wiring.last_used.register(TOKEN_KIND, self._accounts.touch_many)
         wiring.housekeeping.register(
+            "api_key_expiries",
+            lambda: self._accounts.record_expiries(
+                clock.now(),
+                lambda key_id, name: self._audit.event(
+                    "api_key.expired", target=("api_key", key_id, name)
+                ),
+            ),
+        )
+        wiring.housekeeping.register(
             "api_key_previous_digests",
             lambda: self._accounts.forget_expired_digests(clock.now()),
         )

@@ -10,7 +10,7 @@ transaction, for the other server processes (see ``services/revocation.py``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -336,7 +336,8 @@ class ServiceAccountStore:
                 "previous_key_digest = CASE WHEN $3 THEN key_digest ELSE NULL END, "
                 "previous_expires = $4, "
                 "key_digest = $2, generation = generation + 1, retain_period_minutes = $5, "
-                "last_rotated = $6, updated = $6, expires_at = $7 WHERE id = $1",
+                "last_rotated = $6, updated = $6, expires_at = $7, expiry_recorded = FALSE "
+                "WHERE id = $1",
                 key_id,
                 new_digest,
                 keep,
@@ -370,6 +371,24 @@ class ServiceAccountStore:
                     key_id,
                     when,
                 )
+
+    async def record_expiries(self, now: float, audit: Callable[[str, str], AuditEvent]) -> int:
+        """Mark the keys that have expired since the last call and write ``audit(key id,
+        "account/key")`` for each, in one transaction; of replicas racing, one records each
+        key. Returns how many."""
+        async with self._db.transaction() as conn:
+            rows = await conn.fetch(
+                "UPDATE api_keys SET expiry_recorded = TRUE "
+                "WHERE expires_at <= $1 AND NOT expiry_recorded "
+                "RETURNING id, name, service_account_id",
+                now,
+            )
+            for row in rows:
+                account = await conn.fetchval(
+                    "SELECT name FROM service_accounts WHERE id = $1", row["service_account_id"]
+                )
+                await record_in(conn, audit(row["id"], f"{account}/{row['name']}"))
+        return len(rows)
 
     async def forget_expired_digests(self, now: float) -> int:
         """Drop previous digests whose retain period is over; return how many."""

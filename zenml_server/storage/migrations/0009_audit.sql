@@ -20,3 +20,6 @@ CREATE INDEX audit_events_created ON audit_events (created, id);
 CREATE INDEX audit_events_actor ON audit_events (actor_id, created);
 CREATE INDEX audit_events_target ON audit_events (target_id, created);
 CREATE INDEX audit_events_action ON audit_events (action, created);
+
+-- Set once the expiry of an API key has been recorded in the audit trail (by one replica).
+ALTER TABLE api_keys ADD COLUMN expiry_recorded BOOLEAN NOT NULL DEFAULT FALSE;
