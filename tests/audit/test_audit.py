@@ -189,3 +189,13 @@ async def test_key_expiry_is_recorded_once_by_housekeeping(
     found = await events(client, admin_token, action="api_key.expired")
     assert len(found) == 1 and found[0]["target"]["name"] == "ci/default"
     assert found[0]["actor"]["kind"] == "system"
+
+
+async def test_device_locked_by_wrong_codes_is_recorded(client: Any, admin_token: str) -> None:
+    """A login locked after too many wrong codes gets a device.locked row with the reason."""
+    authorization = await start(client)
+    for _ in range(5):
+        await approve(client, admin_token, authorization, user_code="BBBB-BBBB")
+    found = await events(client, admin_token, action="device.locked")
+    assert len(found) == 1 and found[0]["detail"] == {"reason": "wrong_codes"}
+    assert authorization["user_code"] not in repr(found)

@@ -425,6 +425,9 @@ class DeviceFlow:
             now=self._clock.now(),
             device_id=device_id,
             client_id=client_id,
+            audit=lambda d: self._audit.event(
+                "device.locked", target=("device", d.id, d.hostname), reason="wrong_codes"
+            ),
         )
         locked = [f"device:{d.id}" for d in changed if d.status is DeviceStatus.LOCKED]
         if locked:

@@ -12,7 +12,7 @@ transaction (``device:<id>``); the caller announces it after commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from zenml_server.domain.audit import AuditEvent
@@ -152,12 +152,19 @@ class DeviceStore:
         return changed == 1
 
     async def count_failed_attempt(
-        self, *, max_attempts: int, now: float, device_id: str | None = None, client_id: str = ""
+        self,
+        *,
+        max_attempts: int,
+        now: float,
+        device_id: str | None = None,
+        client_id: str = "",
+        audit: Callable[[Device], AuditEvent] | None = None,
     ) -> list[Device]:
         """Count a wrong code against authorizations still in their code phase.
 
         Either the one with ``device_id``, or every pending/verified one of ``client_id``.
-        Reaching ``max_attempts`` locks them (and logs the change). Returns the rows changed.
+        Reaching ``max_attempts`` locks them (and logs the change, and writes ``audit(device)``
+        for each). Returns the rows changed.
         """
         where = "id = $3" if device_id is not None else "client_id = $3"
         async with self._db.transaction() as conn:
@@ -175,6 +182,8 @@ class DeviceStore:
             for device in devices:
                 if device.status is DeviceStatus.LOCKED:
                     await ChangeLog.record(conn, f"device:{device.id}", now)
+                    if audit is not None:
+                        await record_in(conn, audit(device))
         return devices
 
     async def decide(
