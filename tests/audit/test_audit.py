@@ -199,3 +199,21 @@ async def test_device_locked_by_wrong_codes_is_recorded(client: Any, admin_token
     found = await events(client, admin_token, action="device.locked")
     assert len(found) == 1 and found[0]["detail"] == {"reason": "wrong_codes"}
     assert authorization["user_code"] not in repr(found)
+
+
+async def test_signing_key_rotation_is_recorded(make_client: Any) -> None:
+    """Rotating the signing key (as `zenml-server keys rotate` does) writes signing_key.rotated
+    by the server's console, naming the new and the previous key."""
+    client = await make_client(jwt_secret_key=None)
+    admin = await login(client, "admin", ADMIN_PASSWORD)
+    new, previous = await client.app[SERVICES].signing_keys.rotate()
+    assert previous is not None
+    found = await events(client, admin, action="signing_key.rotated")
+    assert len(found) == 1 and found[0]["target"]["id"] == new.kid
+    assert found[0]["detail"] == {"previous": previous.kid}
+    assert found[0]["actor"] == {
+        "kind": "system",
+        "id": None,
+        "name": None,
+        "credential": "console",
+    }
