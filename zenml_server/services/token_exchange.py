@@ -117,9 +117,7 @@ class TokenExchange:
         )
         return issued
 
-    async def _exchange(
-        self, subject_token: str, *, ip: str
-    ) -> tuple[IssuedToken, TrustPolicy]:
+    async def _exchange(self, subject_token: str, *, ip: str) -> tuple[IssuedToken, TrustPolicy]:
         self._limit.hit(ip)
         _, unverified = peek(subject_token)
         issuer = unverified.get("iss")
