@@ -217,3 +217,13 @@ async def test_signing_key_rotation_is_recorded(make_client: Any) -> None:
         "name": None,
         "credential": "console",
     }
+
+
+async def test_user_deletion_is_recorded(client: Any, admin_token: str) -> None:
+    """Deleting a user writes user.deleted in the same transaction, naming the user."""
+    user = await make_user(client, admin_token, "leaving", "leaving-password-1")
+    resp = await client.delete(f"/api/v1/users/{user['id']}", headers=bearer(admin_token))
+    assert resp.status == 204, await resp.text()
+    found = await events(client, admin_token, action="user.")
+    assert [e["action"] for e in found] == ["user.deleted", "user.created"]
+    assert found[0]["target"] == {"kind": "user", "id": user["id"], "name": "leaving"}

@@ -29,8 +29,8 @@ from zenml_server.http.audit_scope import request_scope
 from zenml_server.http.context import services_context
 from zenml_server.http.errors import error_middleware
 from zenml_server.http.keys import AUDIT_SCOPE, CLOCK, SETTINGS, STORE
+from zenml_server.http.pages import account, device_verify, login, sso
 from zenml_server.http.pages import audit as audit_pages
-from zenml_server.http.pages import device_verify, login, sso
 from zenml_server.http.pages import devices as devices_pages
 from zenml_server.http.pages import service_accounts as service_accounts_pages
 from zenml_server.settings import Settings
@@ -79,6 +79,7 @@ def create_app(
         devices_pages,
         service_accounts_pages,
         audit_pages,
+        account,
     ):
         module.setup(app)
     app.router.add_static("/static", root / "static", append_version=False)

@@ -38,3 +38,5 @@ AUDIT_SCOPE = web.AppKey[ScopeOf]("audit_scope")
 
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)
+# The client's address as walked through trusted proxies (http/auth.py client_ip).
+CLIENT_IP = web.RequestKey("client_ip", str)
