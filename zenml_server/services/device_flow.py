@@ -160,6 +160,7 @@ class DeviceFlow:
         self._last_used = wiring.last_used
         self._clock = clock = wiring.clock
         self._settings = wiring.settings
+        self._audit = wiring.audit
         scale = wiring.settings.rate_limit_scale
         self._authorize_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="device authorizations", scale=scale
@@ -338,6 +339,13 @@ class DeviceFlow:
             active = await DeviceStore.activate(
                 conn, device.id, token_expires=issued.expires, now=now
             )
+            if active is not None:
+                event = self._audit.event(
+                    "device.authorized",
+                    target=("device", device.id, device.hostname),
+                    user=user.name,
+                )
+                await self._audit.record(conn, event)
         if active is None:
             # Another poll won, or the code expired or was locked in between.
             current = await self._devices.get(device.id)
@@ -413,6 +421,11 @@ class DeviceFlow:
             now=now,
             via=via,
             by_device_id=by_device_id if via is ApprovalVia.DEVICE else None,
+            audit=self._audit.event(
+                "device.approved" if approve else "device.denied",
+                target=("device", device.id, device.hostname),
+                trusted=approve and trusted,
+            ),
         )
         if decided is None:
             # Changed since we looked (approved elsewhere, locked, expired): say how.
@@ -457,6 +470,9 @@ class DeviceFlow:
             max_attempts=self._settings.max_failed_device_auth_attempts,
             now=self._clock.now(),
             device_id=device_id,
+            audit=lambda d: self._audit.event(
+                "device.locked", target=("device", d.id, d.hostname), reason="wrong_codes"
+            ),
         )
         locked = [f"device:{d.id}" for d in changed if d.status is DeviceStatus.LOCKED]
         if locked:
@@ -522,7 +538,13 @@ class DeviceFlow:
         device = await self._devices.get(device_id)
         if device is None or device.user_id != claims["sub"]:
             return False
-        also_locked = await self._devices.delete(device_id, self._clock.now())
+        also_locked = await self._devices.delete(
+            device_id,
+            self._clock.now(),
+            audit=self._audit.event(
+                "device.revoked", target=("device", device_id, device.hostname)
+            ),
+        )
         if also_locked is None:
             return False
         await self._revocations.announce(
