@@ -104,3 +104,18 @@ async def test_cancel_is_rate_limited_per_address(client: Any) -> None:
     clock: ManualClock = client.app[CLOCK]
     clock.advance(60)
     assert (await _cancel(client, {"device_code": "later"})).status == 200
+
+
+async def test_cancel_is_audited_once(client: Any, admin_token: str) -> None:
+    """A cancellation writes one device.cancelled audit row (a repeat writes none), without
+    the device code."""
+    authorization = await start(client)
+    await _cancel(client, authorization)
+    await _cancel(client, authorization)
+    resp = await client.get(
+        "/api/v1/audit", params={"action": "device.cancelled"}, headers=bearer(admin_token)
+    )
+    assert resp.status == 200, await resp.text()
+    items = (await resp.json())["items"]
+    assert [i["target"]["id"] for i in items] == [device_id_of(authorization)]
+    assert authorization["device_code"] not in repr(items)

@@ -311,10 +311,15 @@ class DeviceFlow:
         if len(device_code) > _MAX_DEVICE_CODE_LENGTH:
             return False
         cancelled = await self._devices.cancel_authorization(
-            digest(device_code), client_id=client_id, now=self._clock.now()
+            digest(device_code),
+            client_id=client_id,
+            now=self._clock.now(),
+            audit=lambda d: self._audit.event(
+                "device.cancelled", target=("device", d.id, d.hostname)
+            ),
         )
         if cancelled is not None:
-            log.info("device authorization %s cancelled by its client", cancelled)
+            log.info("device authorization %s cancelled by its client", cancelled.id)
         return cancelled is not None
 
     async def _issue(self, device: Device, now: float) -> tuple[IssuedToken, Device]:

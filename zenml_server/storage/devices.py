@@ -254,23 +254,33 @@ class DeviceStore:
         return None if row is None else _device(row)
 
     async def cancel_authorization(
-        self, device_code_digest: str, *, client_id: str, now: float
-    ) -> str | None:
+        self,
+        device_code_digest: str,
+        *,
+        client_id: str,
+        now: float,
+        audit: Callable[[Device], AuditEvent] | None = None,
+    ) -> Device | None:
         """Withdraw an authorization its client gave up on, while its codes still work.
 
         One conditional UPDATE: a pending or approved-but-uncollected row of ``client_id``
-        becomes ``expired`` now (never approved, so housekeeping prunes it). Returns its id,
-        or None when there was nothing to cancel (unknown, another client's, decided, spent).
+        becomes ``expired`` now (never approved, so housekeeping prunes it), with
+        ``audit(device)`` written in the same transaction. Returns the device, or None when
+        there was nothing to cancel (unknown, another client's, decided, spent).
         """
-        row = await self._db.fetchrow(
-            "UPDATE devices SET status = 'expired', approved = FALSE, expires = $3, updated = $3 "
-            f"WHERE device_code_digest = $1 AND client_id = $2 AND status IN {_CODE_PHASE} "
-            "AND expires > $3 RETURNING id",
-            device_code_digest,
-            client_id,
-            now,
-        )
-        return None if row is None else str(row["id"])
+        async with self._db.transaction() as conn:
+            row = await conn.fetchrow(
+                "UPDATE devices SET status = 'expired', approved = FALSE, expires = $3, "
+                f"updated = $3 WHERE device_code_digest = $1 AND client_id = $2 "
+                f"AND status IN {_CODE_PHASE} AND expires > $3 RETURNING {_COLUMNS}",
+                device_code_digest,
+                client_id,
+                now,
+            )
+            device = None if row is None else _device(row)
+            if device is not None and audit is not None:
+                await record_in(conn, audit(device))
+        return device
 
     async def prune_expired_authorizations(self, now: float, *, remember: float) -> int:
         """Delete never-approved authorizations whose codes expired; return how many.
