@@ -196,3 +196,17 @@ async def test_deactivate_key_and_account_on_page(client: Any, admin_token: str)
     assert await whoami(client, key["key"]) == 401
     resp = await client.post(account_path, data={"csrf_token": csrf, "active": "maybe"})
     assert resp.status == 422
+
+
+async def test_rotate_on_page_takes_ascii_digits_only(client: Any, admin_token: str) -> None:
+    """A retain period in digits that are not ASCII (² or ٣) answers 422 and rotates nothing."""
+    account = await make_account(client, admin_token, "ci")
+    key = await make_key(client, admin_token, "ci", "k")
+    await web_login(client)
+    csrf = await csrf_of(client)
+    path = f"{PAGE}/{account['id']}/api-keys/{key['id']}/rotate"
+    for bad in ("²", "٣", "１"):
+        resp = await client.post(path, data={"csrf_token": csrf, "retain_period_minutes": bad})
+        assert resp.status == 422, bad
+        assert secret_in(await resp.text()) is None
+    assert await whoami(client, key["key"]) == 200
