@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 def _serve(settings: Settings, *, host: str, port: int) -> int:
     from zenml_server.http.app import create_app
     from zenml_server.http.observability import ACCESS_LOG, AccessLogger
+    from zenml_server.http.serving import run
 
     started = time.perf_counter()
     app = create_app(settings)
@@ -92,14 +93,7 @@ def _serve(settings: Settings, *, host: str, port: int) -> int:
 
     app.on_startup.append(_ready)
     try:
-        web.run_app(
-            app,
-            host=host,
-            port=port,
-            print=None,
-            access_log=ACCESS_LOG,
-            access_log_class=AccessLogger,
-        )
+        run(app, host=host, port=port, access_log=ACCESS_LOG, access_log_class=AccessLogger)
     except OSError as exc:
         print(f"zenml-server: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 1

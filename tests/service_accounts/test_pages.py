@@ -205,7 +205,7 @@ async def test_rotate_on_page_takes_ascii_digits_only(client: Any, admin_token: 
     await web_login(client)
     csrf = await csrf_of(client)
     path = f"{PAGE}/{account['id']}/api-keys/{key['id']}/rotate"
-    for bad in ("²", "٣", "１"):
+    for bad in ("²", "٣", "\uff11"):  # superscript two, Arabic-Indic three, fullwidth one
         resp = await client.post(path, data={"csrf_token": csrf, "retain_period_minutes": bad})
         assert resp.status == 422, bad
         assert secret_in(await resp.text()) is None

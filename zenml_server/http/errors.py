@@ -92,6 +92,18 @@ class PayloadTooLarge(ApiError):
     code = "payload_too_large"
 
 
+class RequestTimeout(ApiError):
+    """The body did not arrive within ZENML_SERVER_REQUEST_BODY_TIMEOUT_SECONDS; the
+    connection is closed."""
+
+    status = 408
+    code = "request_timeout"
+
+
+class ClientClosed(Exception):
+    """The client hung up before its request was read: nobody is left to answer."""
+
+
 class UnsupportedMediaType(ApiError):
     """The body is not of the content type the endpoint takes."""
 
@@ -146,7 +158,8 @@ def _from_http(exc: web.HTTPException) -> ApiError:
     if exc.status == 404:
         return NotFoundError("no such endpoint")
     if exc.status == 405:
-        err = ApiError("method not allowed")
+        # RFC 9110 §15.5.6: a 405 MUST say which methods the resource takes.
+        err = ApiError("method not allowed", headers={"Allow": exc.headers.get("Allow", "")})
         err.status, err.code = 405, "method_not_allowed"
         return err
     err = ApiError(exc.reason or "bad request")
@@ -154,17 +167,25 @@ def _from_http(exc: web.HTTPException) -> ApiError:
     return err
 
 
+def oauth_description(text: str) -> str:
+    """``text`` as an RFC 6749 §5.2 ``error_description`` may hold it (printable ASCII but
+    ``"`` and ``\\``); anything else becomes ``?``."""
+    return "".join(ch if " " <= ch <= "~" and ch not in '"\\' else "?" for ch in text)
+
+
 def _oauth_body(exc: ApiError) -> tuple[int, dict[str, str]]:
     """RFC 6749 §5.2 body for a non-OAuth failure on an OAuth endpoint."""
-    if exc.status == 422:
-        return 400, {"error": "invalid_request", "error_description": exc.detail}
+    if exc.status in (415, 422):
+        # One rule for every OAuth endpoint: a malformed request, wrong content type
+        # included, is 400 invalid_request (RFC 6749 §5.2).
+        return 400, {"error": "invalid_request", "error_description": oauth_description(exc.detail)}
     code = {
         401: "invalid_client",
         429: "rate_limited",
         503: "temporarily_unavailable",
         500: "server_error",
     }.get(exc.status, "invalid_request")
-    return exc.status, {"error": code, "error_description": exc.detail}
+    return exc.status, {"error": code, "error_description": oauth_description(exc.detail)}
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -203,9 +224,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = _render(request, exc, request_id)
     except domain.DomainError as exc:
         response = _render(request, from_domain(exc), request_id)
+    except ClientClosed:
+        # Not an error of ours: nobody reads this answer; 499 as nginx logs it.
+        log.info("request %s: the client closed the connection mid-request", request_id)
+        response = web.Response(status=499)
     except Exception:
         log.exception("unexpected error (request_id=%s)", request_id)
         response = _render(request, InternalError("unexpected error"), request_id)
+    if response.status == 408:
+        response.force_close()  # the rest of a stalled body may still be on its way
     metrics.count(response.status)
     area = _area(request.path)
     if area == "page":

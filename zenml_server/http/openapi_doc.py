@@ -58,6 +58,13 @@ _COMMON = {
 }
 
 
+# Answers any operation that reads a body can give.
+_WITH_BODY = {
+    "408": "the body did not arrive within ZENML_SERVER_REQUEST_BODY_TIMEOUT_SECONDS",
+    "413": "the body is larger than ZENML_SERVER_MAX_REQUEST_SIZE",
+}
+
+
 def _add_common_responses(doc: dict[str, Any]) -> None:
     for path, item in doc["paths"].items():
         oauth = path in OAUTH_PATHS
@@ -66,7 +73,10 @@ def _add_common_responses(doc: dict[str, Any]) -> None:
             if method == "parameters" or not isinstance(operation, dict):
                 continue
             responses = operation.setdefault("responses", {})
-            for status, description in _COMMON.items():
+            common = dict(_COMMON)
+            if "requestBody" in operation:
+                common.update(_WITH_BODY)
+            for status, description in common.items():
                 if oauth and status == "422":
                     continue  # OAuth endpoints answer 400 invalid_request instead
                 responses.setdefault(

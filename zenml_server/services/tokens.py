@@ -19,6 +19,8 @@ from zenml_server.domain.clock import Clock
 from zenml_server.domain.errors import InvalidCredentials
 
 ALGORITHM = "HS256"
+# 9999-12-31T23:59:59Z: the last instant every database and datetime can hold.
+_LATEST = 253_402_300_799
 
 
 @dataclass(frozen=True)
@@ -88,8 +90,29 @@ class Tokens:
             )
         except jwt.PyJWTError:
             raise InvalidCredentials("invalid token") from None
-        if not isinstance(claims.get("exp"), int):
-            raise InvalidCredentials("invalid token")
-        if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("kind"), str):
+        if not _usable(claims):
             raise InvalidCredentials("invalid token")
         return claims
+
+
+def _usable(claims: dict[str, Any]) -> bool:
+    """Claims every later step can use: times a datetime can hold and text a database can
+    store (no NUL, no lone surrogate), whoever signed them."""
+    exp, iat = claims.get("exp"), claims.get("iat", 0)
+    if type(exp) is not int or not 0 < exp <= _LATEST:
+        return False
+    if type(iat) not in (int, float) or not 0 <= iat <= _LATEST:
+        return False
+    if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("kind"), str):
+        return False
+    return all(_storable(value) for value in claims.values() if isinstance(value, str))
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -33,6 +33,7 @@ from zenml_server.domain.models import Device, PrincipalKind
 from zenml_server.http.api.tokens import (
     DEVICE_CODE_GRANT,
     form_field,
+    read_oauth_form,
     register_grant,
     token_response,
 )
@@ -44,8 +45,9 @@ from zenml_server.http.errors import (
     ForbiddenError,
     NotFoundError,
 )
-from zenml_server.http.forms import optional_bool, read_form, read_json, require_text
+from zenml_server.http.forms import optional_bool, read_json, require_text
 from zenml_server.http.keys import GRANTS, SERVICES, SETTINGS
+from zenml_server.http.public_url import request_origin
 from zenml_server.services.device_flow import CodeProblem, CodeRefused, PollError, PollRefused
 from zenml_server.storage.devices import DeviceMetadata
 
@@ -115,26 +117,19 @@ def device_metadata(user_agent: str, ip: str) -> DeviceMetadata:
 def base_url(request: web.Request) -> str:
     """The public base URL: ZENML_SERVER_URL, else the one this request came to."""
     configured = request.app[SETTINGS].url
-    return configured or str(request.url.origin())
-
-
-async def _oauth_form(request: web.Request) -> dict[str, str]:
-    try:
-        return await read_form(request)
-    except ApiError as exc:
-        raise InvalidRequestError(description=exc.detail) from None
+    return configured or request_origin(request)
 
 
 async def device_authorization(request: web.Request) -> web.Response:
     """RFC 8628 §3.1-3.2."""
-    fields = await _oauth_form(request)
+    fields = await read_oauth_form(request)
     client_id = form_field(fields, "client_id", max_length=64)
+    base = base_url(request)  # before anything is written: a bad Host header is a 400
     metadata = device_metadata(request.headers.get("User-Agent", ""), client_ip(request))
     try:
         authorization = await request.app[SERVICES].device_flow.authorize(client_id, metadata)
     except InvalidInput as exc:
         raise InvalidRequestError(description=exc.message) from None
-    base = base_url(request)
     query = urlencode({"device_id": authorization.device.id, "user_code": authorization.user_code})
     body = {
         "device_code": authorization.device_code,
@@ -160,7 +155,7 @@ async def device_code_grant(request: web.Request, fields: dict[str, str]) -> web
 
 async def revoke(request: web.Request) -> web.Response:
     """RFC 7009 §2: 200 whether or not the token was known (§2.2)."""
-    fields = await _oauth_form(request)
+    fields = await read_oauth_form(request)
     token = form_field(fields, "token", max_length=4096)
     await request.app[SERVICES].device_flow.revoke(token)
     return web.Response(status=200, headers=NO_STORE)

@@ -13,7 +13,7 @@ from authlib.oauth2.rfc6749.errors import (
 
 from zenml_server.domain.errors import InvalidCredentials
 from zenml_server.http.auth import client_ip
-from zenml_server.http.errors import NO_STORE, ApiError
+from zenml_server.http.errors import NO_STORE, ApiError, oauth_description
 from zenml_server.http.forms import read_form
 from zenml_server.http.keys import GRANTS, SERVICES, GrantHandler
 from zenml_server.services.tokens import IssuedToken
@@ -49,13 +49,20 @@ def form_field(fields: dict[str, str], name: str, *, max_length: int = 1024) -> 
     return value
 
 
-async def login(request: web.Request) -> web.Response:
+async def read_oauth_form(request: web.Request) -> dict[str, str]:
+    """The form of a request to an OAuth endpoint. RFC 6749 §5.2: anything malformed, a
+    wrong content type included, is 400 invalid_request; an oversized body keeps 413 and a
+    stalled one 408 (in the same RFC 6749 body shape)."""
     try:
-        fields = await read_form(request)
+        return await read_form(request)
     except ApiError as exc:
-        # RFC 6749 §5.2: a malformed request is 400; size and media type keep their status.
-        status = exc.status if exc.status in (413, 415) else 400
-        raise InvalidRequestError(description=exc.detail, status_code=status) from None
+        if exc.status in (408, 413):
+            raise
+        raise InvalidRequestError(description=oauth_description(exc.detail)) from None
+
+
+async def login(request: web.Request) -> web.Response:
+    fields = await read_oauth_form(request)
     grant_type = fields.get("grant_type") or PASSWORD_GRANT
     handler = request.app[GRANTS].get(grant_type)
     if handler is None:

@@ -13,7 +13,7 @@ from aiohttp import web
 from zenml_server.domain.errors import AlreadyExists, InvalidInput, NotFound
 from zenml_server.domain.models import ApiKey, ServiceAccount, User
 from zenml_server.http.errors import ForbiddenError
-from zenml_server.http.forms import read_form
+from zenml_server.http.forms import read_form, whole_number
 from zenml_server.http.keys import SERVICES, SETTINGS
 from zenml_server.http.pages.render import render, when
 from zenml_server.http.pages.session import check_csrf, require_user
@@ -146,12 +146,11 @@ async def rotate_key(request: web.Request) -> web.Response:
     user, fields = await _form(request)
     try:
         raw = fields.get("retain_period_minutes", "0").strip() or "0"
-        if not raw.isdigit() or len(raw) > 7:
-            raise InvalidInput("the retain period must be a whole number of minutes")
+        retain = whole_number(raw, "the retain period in minutes", maximum=9_999_999)
         issued = await _service(request).rotate_key(
             request.match_info["account"],
             request.match_info["key"],
-            retain_period_minutes=int(raw),
+            retain_period_minutes=retain,
         )
     except (AlreadyExists, InvalidInput, NotFound) as exc:
         status, message = _failure(exc)

@@ -26,6 +26,15 @@ _CURRENT_USER = web.RequestKey("page_user", User)
 _CSRF_VALUE = web.RequestKey("csrf_cookie_value", str)
 
 
+def cookie(request: web.Request, name: str) -> str | None:
+    """A cookie we set: printable ASCII of at most 128 characters; anything else (bytes
+    that are not UTF-8 arrive as lone surrogates) counts as no cookie."""
+    value = request.cookies.get(name)
+    if not value or len(value) > 128 or not (value.isascii() and value.isprintable()):
+        return None
+    return value
+
+
 def is_secure(request: web.Request) -> bool:
     url = request.app[SETTINGS].url
     return request.secure or (url is not None and url.startswith("https://"))
@@ -36,11 +45,11 @@ async def current_user(request: web.Request) -> User | None:
     cached: User | None = request.get(_CURRENT_USER)
     if cached is not None:
         return cached
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie or len(cookie) > 128:
+    value = cookie(request, SESSION_COOKIE)
+    if value is None:
         return None
     store = request.app[STORE]
-    session = await store.sessions.get(digest(cookie), request.app[CLOCK].now())
+    session = await store.sessions.get(digest(value), request.app[CLOCK].now())
     if session is None:
         return None
     user: User | None = await store.users.get(session.user_id)
@@ -78,16 +87,16 @@ async def start_session(request: web.Request, response: web.StreamResponse, user
 
 
 async def end_session(request: web.Request, response: web.StreamResponse) -> None:
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and len(cookie) <= 128:
-        await request.app[STORE].sessions.delete(digest(cookie))
+    value = cookie(request, SESSION_COOKIE)
+    if value is not None:
+        await request.app[STORE].sessions.delete(digest(value))
     response.del_cookie(SESSION_COOKIE, path="/")
 
 
 def csrf_token(request: web.Request) -> str:
     """The token to put in this page's forms (sets the cookie via ``csrf_cookie``)."""
-    value = request.cookies.get(CSRF_COOKIE)
-    if not value or len(value) > 128:
+    value = cookie(request, CSRF_COOKIE)
+    if value is None:
         value = request.get(_CSRF_VALUE) or new_token(24)
     request[_CSRF_VALUE] = value
     token: str = request.app[SERVICES].wiring.tokens.mac("csrf", value)
@@ -110,12 +119,12 @@ def csrf_cookie(request: web.Request, response: web.StreamResponse) -> None:
 
 def check_csrf(request: web.Request, fields: dict[str, str]) -> None:
     """Refuse a form post whose token does not match this browser's CSRF cookie."""
-    value = request.cookies.get(CSRF_COOKIE)
+    value = cookie(request, CSRF_COOKIE)
     sent = fields.get(CSRF_FIELD, "")
     if not value or not sent:
         raise ForbiddenError("The form has expired. Go back, reload the page and try again.")
     expected = request.app[SERVICES].wiring.tokens.mac("csrf", value)
-    if not hmac.compare_digest(expected, sent):
+    if not hmac.compare_digest(expected.encode(), sent.encode("utf-8", "replace")):
         raise ForbiddenError("The form has expired. Go back, reload the page and try again.")
 
 
