@@ -147,6 +147,14 @@ class Client:
             try:
                 raise_for_status(response)
             except ApiError as error:
+                if "locked" in error.message:
+                    raise ApiError(
+                        f"{error.message.rstrip('.')}, so {self.url} refuses this CLI's login; "
+                        "unlock it from another login (`zenml authorized-device unlock ID`) or "
+                        f"run `zenml connect --url {self.url}` to log in as a new device",
+                        status=401,
+                        code=error.code,
+                    ) from None
                 raise ApiError(
                     f"the server refused your credentials ({error.message}); "
                     f"run `zenml connect --url {self.url}` again",

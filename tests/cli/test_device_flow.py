@@ -79,9 +79,9 @@ def test_connection_refused_backs_off_until_the_code_expires() -> None:
 @pytest.mark.parametrize(
     ("error", "message"),
     [
-        ("access_denied", "denied in the browser, or this device is locked"),
-        ("expired_token", "code expired before it was approved"),
-        ("invalid_grant", "refused the login: invalid_grant"),
+        ("access_denied", "^the login was denied in the browser; nothing was stored"),
+        ("expired_token", "^the code expired before it was approved; run `zenml connect` again$"),
+        ("invalid_grant", "^the server no longer knows this login request"),
     ],
 )
 def test_refusals_end_the_loop_with_one_line(error: str, message: str) -> None:

@@ -26,6 +26,11 @@ class InvalidCredentials(DomainError):
     """Credentials are missing, malformed, unknown, expired or revoked (never says which)."""
 
 
+class CredentialLocked(InvalidCredentials):
+    """A genuine device token whose device is locked: its holder is told so (not only
+    "not authenticated"), since saying it reveals nothing the holder of the token lacks."""
+
+
 class InvalidInput(DomainError):
     """A value is of the wrong shape or out of range."""
 

@@ -11,9 +11,9 @@ from aiohttp import web
 
 from zenml_server.domain.clock import Clock, SystemClock
 from zenml_server.http import observability, openapi_doc
+from zenml_server.http.api import device_cancel, health, tokens, users
 from zenml_server.http.api import device_flow as device_flow_api
 from zenml_server.http.api import devices as devices_api
-from zenml_server.http.api import health, tokens, users
 from zenml_server.http.api import service_accounts as service_accounts_api
 from zenml_server.http.context import services_context
 from zenml_server.http.errors import error_middleware
@@ -50,6 +50,7 @@ def create_app(
         tokens,
         users,
         device_flow_api,
+        device_cancel,
         devices_api,
         service_accounts_api,
         openapi_doc,

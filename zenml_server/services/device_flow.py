@@ -18,7 +18,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from zenml_server.domain.errors import DomainError, InvalidCredentials, InvalidInput
+from zenml_server.domain.errors import (
+    CredentialLocked,
+    DomainError,
+    InvalidCredentials,
+    InvalidInput,
+)
 from zenml_server.domain.models import Device, DeviceStatus, Principal, PrincipalKind
 from zenml_server.domain.secrets import (
     digest,
@@ -122,6 +127,9 @@ class DeviceFlow:
         self._code_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="code attempts", scale=scale
         )
+        self._cancel_per_ip = RateLimiter(
+            clock, burst=20, per_minute=20, what="cancellations", scale=scale
+        )
         wiring.auth.register_token_kind(TOKEN_KIND, self.verify_token)
         wiring.last_used.register(TOKEN_KIND, self._devices.touch_many)
         wiring.housekeeping.register(
@@ -199,10 +207,39 @@ class DeviceFlow:
                 PollError.SLOW_DOWN, f"polling too fast: wait at least {interval} seconds"
             )
         if device.status in (DeviceStatus.DENIED, DeviceStatus.LOCKED):
-            raise PollRefused(PollError.ACCESS_DENIED, "the device login was denied or locked")
+            raise PollRefused(PollError.ACCESS_DENIED, self._refusal(device))
         if device.status is DeviceStatus.PENDING:
             raise PollRefused(PollError.AUTHORIZATION_PENDING, "waiting for the user to approve")
         return await self._issue(device, now)
+
+    def _refusal(self, device: Device) -> str:
+        """Why a denied or locked authorization gets no token, in one sentence."""
+        if device.status is DeviceStatus.DENIED:
+            return "the login was denied in the browser"
+        if device.failed_auth_attempts >= self._settings.max_failed_device_auth_attempts:
+            return "the login request was locked after too many wrong codes"
+        return "this device was locked by its owner or an admin"
+
+    async def cancel(self, client_id: str, device_code: str, ip: str) -> bool:
+        """The CLI withdraws its own pending authorization (Ctrl-C, --timeout): its codes stop
+        working at once, so nobody can approve them any more. Idempotent: False when there
+        was nothing left to cancel (unknown, another client's, already decided or spent).
+
+        Rate limited per address (RateLimited).
+        """
+        self._cancel_per_ip.hit(ip)
+        try:
+            client_id = _client_id(client_id)
+        except InvalidInput:
+            return False
+        if len(device_code) > _MAX_DEVICE_CODE_LENGTH:
+            return False
+        cancelled = await self._devices.cancel_authorization(
+            digest(device_code), client_id=client_id, now=self._clock.now()
+        )
+        if cancelled is not None:
+            log.info("device authorization %s cancelled by its client", cancelled)
+        return cancelled is not None
 
     async def _issue(self, device: Device, now: float) -> tuple[IssuedToken, Device]:
         user = None if device.user_id is None else await self._auth.user(device.user_id)
@@ -324,6 +361,13 @@ class DeviceFlow:
             f"device:{device_id}", lambda: self._devices.get(device_id)
         )
         now = self._clock.now()
+        if (
+            device is not None
+            and device.status is DeviceStatus.LOCKED
+            and device.user_id == claims["sub"]
+            and device.expires > now
+        ):
+            raise CredentialLocked("this device is locked")
         if (
             device is None
             or device.status is not DeviceStatus.ACTIVE

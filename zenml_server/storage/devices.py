@@ -206,6 +206,25 @@ class DeviceStore:
         )
         return None if row is None else _device(row)
 
+    async def cancel_authorization(
+        self, device_code_digest: str, *, client_id: str, now: float
+    ) -> str | None:
+        """Withdraw an authorization its client gave up on, while its codes still work.
+
+        One conditional UPDATE: a pending or approved-but-uncollected row of ``client_id``
+        becomes ``expired`` now (never approved, so housekeeping prunes it). Returns its id,
+        or None when there was nothing to cancel (unknown, another client's, decided, spent).
+        """
+        row = await self._db.fetchrow(
+            "UPDATE devices SET status = 'expired', approved = FALSE, expires = $3, updated = $3 "
+            f"WHERE device_code_digest = $1 AND client_id = $2 AND status IN {_CODE_PHASE} "
+            "AND expires > $3 RETURNING id",
+            device_code_digest,
+            client_id,
+            now,
+        )
+        return None if row is None else str(row["id"])
+
     async def prune_expired_authorizations(self, now: float) -> int:
         """Delete never-approved authorizations whose codes expired; return how many."""
         return await self._db.execute(
