@@ -154,7 +154,12 @@ async def test_undecodable_url_is_never_500(client: Any, admin_token: str, path:
     assert 400 <= resp.status < 500
 
 
-OAUTH_ENDPOINTS = ["/api/v1/login", "/api/v1/revoke", "/api/v1/device_authorization"]
+OAUTH_ENDPOINTS = [
+    "/api/v1/login",
+    "/api/v1/revoke",
+    "/api/v1/device_authorization",
+    "/api/v1/device_authorization/cancel",
+]
 
 
 @pytest.mark.parametrize("path", OAUTH_ENDPOINTS)
