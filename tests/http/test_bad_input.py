@@ -8,6 +8,7 @@ import pytest
 
 from tests.builders import bearer
 from tests.openapi_check import checked
+from tests.service_accounts.builders import make_account, make_key
 from zenml_server.http.keys import SERVICES
 from zenml_server.http.openapi_doc import document
 from zenml_server.storage.store import Store
@@ -283,3 +284,19 @@ async def test_signed_token_with_unusable_claims_is_refused(
     await checked(resp)
     resp = await client.post("/api/v1/revoke", data={"token": token})
     assert resp.status == 200
+
+
+async def test_integral_number_is_an_integer(client: Any, admin_token: str) -> None:
+    """retain_period_minutes 5.0 is the integer 5, as the document's JSON Schema says; 5.5
+    and null are refused."""
+    await make_account(client, admin_token, "ci")
+    await make_key(client, admin_token, "ci", "k")
+    path = "/api/v1/service_accounts/ci/api_keys/k/rotate"
+    for bad in (5.5, None, "5", True):
+        resp = await client.put(
+            path, json={"retain_period_minutes": bad}, headers=bearer(admin_token)
+        )
+        assert resp.status == 422, bad
+    resp = await client.put(path, json={"retain_period_minutes": 5.0}, headers=bearer(admin_token))
+    assert resp.status == 200
+    assert (await checked(resp))["retain_period_minutes"] == 5

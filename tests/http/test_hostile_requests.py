@@ -256,3 +256,11 @@ def test_parser_errors_are_warnings_without_the_request(tmp_path: Path) -> None:
     assert USER_CODE not in log and "eyJ" not in log
     assert "Traceback" not in log and " ERROR " not in log
     assert log.count(" WARNING ") >= len(bad_requests)
+
+
+async def test_405_lists_only_the_matching_route(client: Any) -> None:
+    """A 405 on /api/v1/devices/verify allows exactly what the document lists for it (POST),
+    not the methods of /api/v1/devices/{device_id} that the same URL also matches."""
+    resp = await client.request("OPTIONS", "/api/v1/devices/verify")
+    assert resp.status == 405
+    assert {m.strip() for m in resp.headers["Allow"].split(",")} == {"POST"}

@@ -222,6 +222,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise ValidationFailed("the URL holds a NUL character")
         response = await handler(request)
     except web.HTTPException as exc:
+        if exc.status == 405:
+            exc.headers["Allow"] = await _allowed_methods(request, exc.headers.get("Allow", ""))
         if exc.status < 400:
             metrics.count(exc.status)
             exc.headers.update(PAGE_HEADERS if _area(request.path) == "page" else API_HEADERS)
@@ -250,6 +252,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response.headers.update(API_HEADERS)
     response.headers["X-Request-ID"] = request_id
     return response
+
+
+async def _allowed_methods(request: web.Request, fallback: str) -> str:
+    """The methods of the first route whose path matches (aiohttp lists those of every
+    matching route: ``/api/v1/devices/verify`` would claim the methods of
+    ``/api/v1/devices/{device_id}`` too)."""
+    for resource in request.app.router.resources():
+        _, allowed = await resource.resolve(request)
+        if allowed:
+            return ",".join(sorted(allowed))
+    return fallback
 
 
 def _render_oauth(exc: OAuth2Error) -> web.Response:
