@@ -25,7 +25,7 @@ from tests.servers import running_server
 
 pytestmark = pytest.mark.fuzz
 
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 25
 SEED = 20261201
 RUN_BOUND_SECONDS = 900.0
 HERE = Path(__file__).resolve().parent
