@@ -26,7 +26,7 @@ ENV_CONFIG_PATH = "ZENML_CONFIG_PATH"
 ENV_STORE_URL = "ZENML_STORE_URL"
 ENV_STORE_API_KEY = "ZENML_STORE_API_KEY"
 
-CredentialKind = Literal["device", "api_key", "password"]
+CredentialKind = Literal["device", "api_key", "password", "oidc"]
 
 
 def default_config_dir(env: Mapping[str, str]) -> Path:
@@ -75,7 +75,8 @@ class Credentials:
 
     ``kind`` says how the token was obtained: ``device`` (browser approval, or ``zenml up``
     approving itself), ``api_key`` (the key is kept so the token can be refreshed) or
-    ``password`` (a password login held in memory only; the CLI stores none).
+    ``password`` (a password login held in memory only; the CLI stores none) or ``oidc``
+    (a platform's OIDC token exchanged for a token: only where it is read from is kept).
     """
 
     kind: CredentialKind
@@ -85,6 +86,9 @@ class Credentials:
     api_key: str | None = None
     username: str | None = None
     password: str | None = None
+    oidc_token_file: str | None = None
+    oidc_token_env: str | None = None
+    oidc_audience: str | None = None
 
     def expired(self, now: datetime, margin_seconds: int = 30) -> bool:
         """True when there is no token or it expires within ``margin_seconds``."""
@@ -193,7 +197,12 @@ class Config:
     def credentials(self, url: str) -> Credentials | None:
         """The stored credentials for ``url``, or None."""
         data = self.servers().get(normalize_url(url))
-        if not isinstance(data, dict) or data.get("kind") not in ("device", "api_key", "password"):
+        if not isinstance(data, dict) or data.get("kind") not in (
+            "device",
+            "api_key",
+            "password",
+            "oidc",
+        ):
             return None
         return Credentials.from_dict(data)
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from tests.builders import bearer
 from tests.device_flow.builders import approve, device_id_of, device_token, poll, start
+from zenml_server.domain.models import ApprovalVia
 from zenml_server.http.keys import CLOCK, SERVICES
 
 
@@ -33,6 +34,7 @@ async def test_denied_login_says_denied(client: Any, admin_token: str) -> None:
         device_id=device_id_of(authorization),
         ip="127.0.0.1",
         approve=False,
+        via=ApprovalVia.SESSION,
     )
     assert await _refusal(client, authorization) == (
         "access_denied",
@@ -67,7 +69,8 @@ async def test_login_locked_by_a_person_says_so(client: Any, admin_token: str) -
 
 
 async def test_token_of_a_locked_device_is_refused_as_locked(client: Any, admin_token: str) -> None:
-    """The holder of a locked device's token reads 'this device is locked' in the 401."""
+    """The holder of a locked device's token reads 'this device is locked' and by whom in
+    the 401."""
     token = await device_token(client, admin_token)
     resp = await client.put(
         f"/api/v1/devices/{token['device_id']}", json={"locked": True}, headers=bearer(admin_token)
@@ -75,7 +78,7 @@ async def test_token_of_a_locked_device_is_refused_as_locked(client: Any, admin_
     assert resp.status == 200
     resp = await client.get("/api/v1/current-user", headers=bearer(token["access_token"]))
     assert resp.status == 401
-    assert (await resp.json())["detail"] == "this device is locked"
+    assert (await resp.json())["detail"] == "this device is locked (by its owner)"
     # A token that is simply wrong still says nothing more.
     resp = await client.get("/api/v1/current-user", headers=bearer("nonsense"))
     assert (await resp.json())["detail"] == "not authenticated"

@@ -154,6 +154,8 @@ def from_domain(exc: domain.DomainError) -> ApiError:
         return Unauthorized("not authenticated", headers=_UNAUTHORIZED_HEADERS)
     if isinstance(exc, domain.InvalidInput):
         return ValidationFailed(exc.message)
+    if isinstance(exc, domain.NotPermitted):
+        return ForbiddenError(exc.message)
     if isinstance(exc, domain.RateLimited):
         return TooManyRequests(exc.message, headers={"Retry-After": str(int(exc.retry_after) + 1)})
     if isinstance(exc, domain.StorageUnavailable):

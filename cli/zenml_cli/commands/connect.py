@@ -10,6 +10,7 @@ from typing import Any
 from zenml_cli import device_flow
 from zenml_cli.arguments import add_command, non_negative_int
 from zenml_cli.client import Client, login_with_api_key
+from zenml_cli.commands import connect_oidc
 from zenml_cli.config import (
     ENV_STORE_API_KEY,
     ENV_STORE_URL,
@@ -48,6 +49,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     connect.add_argument(
         "--no-browser", action="store_true", help="print the approval URL, don't open a browser"
     )
+    connect_oidc.add_arguments(connect)
     connect.add_argument(
         "--no-wait",
         action="store_true",
@@ -88,6 +90,8 @@ def run_connect(rt: Runtime, args: argparse.Namespace) -> int:
     if not raw_url:
         raise CLIError("which server? give it with --url URL")
     url = normalize_url(raw_url)
+    if connect_oidc.wanted(rt, args):
+        return connect_oidc.run(rt, url, args)
     api_key = _api_key(rt, args.api_key)
     if api_key is not None:
         return _connect_with_api_key(rt, url, api_key)

@@ -8,7 +8,7 @@ from typing import Any
 
 from zenml_cli.arguments import add_command, add_group, boolean, given
 from zenml_cli.client import Client, quote
-from zenml_cli.commands import api_keys
+from zenml_cli.commands import api_keys, trust
 from zenml_cli.errors import CLIError
 from zenml_cli.output import Column, add_output_option, field, record, table, time_field, to_json
 from zenml_cli.runtime import Runtime
@@ -116,6 +116,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     delete.set_defaults(handler=run_delete)
 
     api_keys.register(sub)
+    trust.register(sub)
 
 
 def run_create(rt: Runtime, args: argparse.Namespace) -> int:
