@@ -47,6 +47,7 @@ def document() -> dict[str, Any]:
                 raise RuntimeError(f"{entry.name}: schema {name} is described twice")
             doc["components"]["schemas"][name] = schema
     _add_common_responses(doc)
+    _forbid_nul_in_parameters(doc)
     return doc
 
 
@@ -86,6 +87,21 @@ def _add_common_responses(doc: dict[str, Any]) -> None:
                         "content": {"application/json": {"schema": {"$ref": schema}}},
                     },
                 )
+
+
+_NO_NUL = "^[^\\x00]*$"
+
+
+def _forbid_nul_in_parameters(doc: dict[str, Any]) -> None:
+    """No path or query parameter may hold a NUL (the server answers 422 for any URL with
+    one): say so on every string parameter that has no pattern of its own."""
+    for item in doc["paths"].values():
+        operations = [op for op in item.values() if isinstance(op, dict)]
+        for holder in [item, *operations]:
+            for parameter in holder.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if schema.get("type") == "string" and "pattern" not in schema:
+                    schema["pattern"] = _NO_NUL
 
 
 @functools.cache
