@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure what the tests need outside Python is there: PostgreSQL answering on
-# 127.0.0.1:5432 and Debian's chromium for the browser tests. Needs root to install or start
-# them; without root it says what is missing and the test run skips (or, in CI, fails) those tests.
+# 127.0.0.1:5432, Debian's chromium for the browser tests and Debian's nginx (deploy checks).
+# Needs root to install or start them; without root it says what is missing and the test run
+# skips (or, in CI, fails) those tests.
 set -euo pipefail
 
 as_root() {
@@ -28,6 +29,12 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "Installing Debian's chromium for the browser tests"
   (as_root apt-get update -q && as_root apt-get install -y -q chromium) >/dev/null \
     || echo "warning: could not install chromium"
+fi
+
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  echo "Installing Debian's nginx for the deploy checks and the replica suite"
+  (as_root apt-get update -q && as_root apt-get install -y -q nginx) >/dev/null \
+    || echo "warning: could not install nginx"
 fi
 
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then

@@ -8,6 +8,10 @@ forgotten:
 - in every other process through PostgreSQL NOTIFY, and through the ``credential_changes``
   log polled a few times a second (the only path on SQLite, and the safety net on PostgreSQL);
 - after a short TTL in any case.
+
+Other per-process state kept current by the same log (signing keys, revoked ``jti``s)
+registers a watcher: it hears every entity applied, and resyncs after a database outage
+(when changes may have been missed).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from zenml_server.storage.db import Connection, Database
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Watcher = Callable[[str], None]
+Resync = Callable[[], Awaitable[None]]
 CHANNEL = "zenml_credentials"
 _MAX_ENTRIES = 200_000
 
@@ -71,6 +77,20 @@ class Revocations:
         self._db = db
         self._changes = changes
         self.cache = cache
+        self._watchers: list[Watcher] = []
+        self._resyncs: list[Resync] = []
+
+    def watch(self, watcher: Watcher, resync: Resync | None = None) -> None:
+        """Call ``watcher(entity)`` for every change applied in this process, and
+        ``resync()`` once the database answers again after an outage."""
+        self._watchers.append(watcher)
+        if resync is not None:
+            self._resyncs.append(resync)
+
+    def _apply(self, entity: str) -> None:
+        self.cache.invalidate(entity)
+        for watcher in self._watchers:
+            watcher(entity)
 
     @staticmethod
     async def record(conn: Connection, entity: str, now: float) -> None:
@@ -80,7 +100,7 @@ class Revocations:
     async def announce(self, *entities: str) -> None:
         """After commit: forget the entities here and tell other processes at once."""
         for entity in entities:
-            self.cache.invalidate(entity)
+            self._apply(entity)
         with contextlib.suppress(StorageUnavailable):
             for entity in entities:
                 await self._db.notify(CHANNEL, entity)
@@ -88,23 +108,29 @@ class Revocations:
     async def poll_changes(self, interval: float = 0.25) -> None:
         """Run forever: apply changes other processes logged. Cancel to stop."""
         cursor: int | None = None
+        missed = False
         while True:
             try:
                 if cursor is None:
                     cursor = await self._changes.latest()
+                    if missed:
+                        for resync in self._resyncs:
+                            await resync()
+                        missed = False
                 for change_id, entity in await self._changes.since(cursor):
-                    self.cache.invalidate(entity)
+                    self._apply(entity)
                     cursor = change_id
             except StorageUnavailable:
                 # While the database is away nothing cached can be trusted for long.
                 self.cache.clear()
                 cursor = None
+                missed = True
             await asyncio.sleep(interval)
 
     async def listen(self) -> None:
         """Run forever on PostgreSQL: apply NOTIFYs from other processes. Cancel to stop."""
         async for entity in self._db.listen(CHANNEL):
             if entity:
-                self.cache.invalidate(entity)
+                self._apply(entity)
             else:
                 self.cache.clear()

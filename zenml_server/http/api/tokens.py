@@ -49,7 +49,7 @@ def form_field(fields: dict[str, str], name: str, *, max_length: int = 1024) -> 
     return value
 
 
-async def read_oauth_form(request: web.Request) -> dict[str, str]:
+async def oauth_form(request: web.Request) -> dict[str, str]:
     """The form of a request to an OAuth endpoint. RFC 6749 §5.2: anything malformed, a
     wrong content type included, is 400 invalid_request; an oversized body keeps 413 and a
     stalled one 408 (in the same RFC 6749 body shape)."""
@@ -62,7 +62,7 @@ async def read_oauth_form(request: web.Request) -> dict[str, str]:
 
 
 async def login(request: web.Request) -> web.Response:
-    fields = await read_oauth_form(request)
+    fields = await oauth_form(request)
     grant_type = fields.get("grant_type") or PASSWORD_GRANT
     handler = request.app[GRANTS].get(grant_type)
     if handler is None:
