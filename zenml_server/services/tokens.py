@@ -25,6 +25,7 @@ from zenml_server.services.signing_keys import StaticKeys
 # 9999-12-31T23:59:59Z: the last instant every database and datetime can hold.
 _LATEST = 253_402_300_799
 
+
 class Keyring(Protocol):
     """Where tokens get their keys (``services/signing_keys.py``)."""
 
