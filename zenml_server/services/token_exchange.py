@@ -143,6 +143,7 @@ class TokenExchange:
             name=account.name,
             is_admin=False,
             expires=float(claims["exp"]),
+            trust_policy_id=policy.id,
         )
 
 

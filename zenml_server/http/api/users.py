@@ -38,7 +38,9 @@ def principal_json(principal: Principal) -> dict[str, Any]:
         "is_service_account": principal.kind is PrincipalKind.SERVICE_ACCOUNT,
         "active": True,
         "auth": {
-            "method": _AUTH_METHOD[principal.kind],
+            "method": (
+                "token_exchange" if principal.trust_policy_id else _AUTH_METHOD[principal.kind]
+            ),
             "device_id": principal.device_id,
             "api_key_id": principal.api_key_id,
             "expires": isoformat(principal.expires),

@@ -17,6 +17,7 @@ from zenml_server.http.forms import read_form, whole_number
 from zenml_server.http.keys import SERVICES, SETTINGS
 from zenml_server.http.pages.render import render, when
 from zenml_server.http.pages.session import check_csrf, require_user
+from zenml_server.http.pages.trust_policies import policy_views
 from zenml_server.services.service_accounts import (
     MAX_DESCRIPTION_LENGTH,
     IssuedKey,
@@ -92,6 +93,7 @@ async def _page(
         "issued": issued,
         "server_url": url,
         "max_description": MAX_DESCRIPTION_LENGTH,
+        "trust_policies": await policy_views(request),
     }
     return render(request, TEMPLATE, context, status=status)
 
