@@ -104,7 +104,7 @@ async def test_good_host_still_makes_the_urls(client: Any) -> None:
             request("GET", "/.well-known/oauth-authorization-server", headers={"Host": host}),
         )
         assert resp.status == 200
-        assert resp.json()["issuer"] == "http://" + host.decode()
+        assert resp.json()["token_endpoint"] == f"http://{host.decode()}/api/v1/login"
 
 
 class _Records(logging.Handler):

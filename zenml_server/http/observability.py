@@ -25,9 +25,10 @@ class AccessLogger(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        if isinstance(request, web.Request):
-            request_id, address = request.get(REQUEST_ID, "-"), client_ip(request)
+        if isinstance(request, web.Request) and REQUEST_ID in request:
+            request_id, address = request[REQUEST_ID], client_ip(request)
         else:
+            # Never routed (aiohttp refused it as not valid HTTP): no app, no proxy settings.
             request_id, address = "-", request.remote or "-"
         self.logger.info(
             "%s %s %s %.1fms %s %s",
