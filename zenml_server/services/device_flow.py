@@ -66,6 +66,9 @@ MAX_CLIENT_ID_LENGTH = 128
 # ZENML_SERVER_RATE_LIMIT_SCALE, like every per-address budget).
 MAX_PENDING_PER_ADDRESS = 10
 _CODE_ATTEMPTS = 5
+# How long after an unapproved code expired (and its authorization was deleted) the approval
+# page still says "this code has expired" rather than "that code is not right".
+EXPIRED_CODE_MEMORY = 24 * 3600.0
 
 
 class PollError(enum.StrEnum):
@@ -157,6 +160,7 @@ class DeviceFlow:
         self._last_used = wiring.last_used
         self._clock = clock = wiring.clock
         self._settings = wiring.settings
+        self._audit = wiring.audit
         scale = wiring.settings.rate_limit_scale
         self._authorize_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="device authorizations", scale=scale
@@ -178,7 +182,9 @@ class DeviceFlow:
         wiring.last_used.register(TOKEN_KIND, self._devices.touch_many)
         wiring.housekeeping.register(
             "device_authorizations",
-            lambda: self._devices.prune_expired_authorizations(clock.now()),
+            lambda: self._devices.prune_expired_authorizations(
+                clock.now(), remember=EXPIRED_CODE_MEMORY
+            ),
         )
 
     # -- the CLI's side ----------------------------------------------------------------------
@@ -333,6 +339,13 @@ class DeviceFlow:
             active = await DeviceStore.activate(
                 conn, device.id, token_expires=issued.expires, now=now
             )
+            if active is not None:
+                event = self._audit.event(
+                    "device.authorized",
+                    target=("device", device.id, device.hostname),
+                    user=user.name,
+                )
+                await self._audit.record(conn, event)
         if active is None:
             # Another poll won, or the code expired or was locked in between.
             current = await self._devices.get(device.id)
@@ -408,6 +421,11 @@ class DeviceFlow:
             now=now,
             via=via,
             by_device_id=by_device_id if via is ApprovalVia.DEVICE else None,
+            audit=self._audit.event(
+                "device.approved" if approve else "device.denied",
+                target=("device", device.id, device.hostname),
+                trusted=approve and trusted,
+            ),
         )
         if decided is None:
             # Changed since we looked (approved elsewhere, locked, expired): say how.
@@ -434,6 +452,10 @@ class DeviceFlow:
         self._code_per_user.hit(user_id)
         code = normalize_user_code(typed)
         found = None if code is None else await self._devices.get_by_user_code(digest(code))
+        if found is None and code is not None:
+            # Deleted by housekeeping after it expired: say so, and count no failure.
+            if await self._devices.code_expired(digest(code), self._clock.now()):
+                raise _refused(CodeProblem.EXPIRED)
         if device_id is not None and (found is None or not _same(found.id, device_id)):
             if await self._count_failure(device_id=device_id):
                 raise _refused(CodeProblem.LOCKED)
@@ -448,6 +470,9 @@ class DeviceFlow:
             max_attempts=self._settings.max_failed_device_auth_attempts,
             now=self._clock.now(),
             device_id=device_id,
+            audit=lambda d: self._audit.event(
+                "device.locked", target=("device", d.id, d.hostname), reason="wrong_codes"
+            ),
         )
         locked = [f"device:{d.id}" for d in changed if d.status is DeviceStatus.LOCKED]
         if locked:
@@ -513,7 +538,13 @@ class DeviceFlow:
         device = await self._devices.get(device_id)
         if device is None or device.user_id != claims["sub"]:
             return False
-        also_locked = await self._devices.delete(device_id, self._clock.now())
+        also_locked = await self._devices.delete(
+            device_id,
+            self._clock.now(),
+            audit=self._audit.event(
+                "device.revoked", target=("device", device_id, device.hostname)
+            ),
+        )
         if also_locked is None:
             return False
         await self._revocations.announce(
