@@ -300,3 +300,14 @@ async def test_integral_number_is_an_integer(client: Any, admin_token: str) -> N
     resp = await client.put(path, json={"retain_period_minutes": 5.0}, headers=bearer(admin_token))
     assert resp.status == 200
     assert (await checked(resp))["retain_period_minutes"] == 5
+
+
+@pytest.mark.parametrize("limit", ["²", "٣", "0", "501", "10000000000000000000"])
+async def test_audit_limit_takes_ascii_digits_only(
+    client: Any, admin_token: str, limit: str
+) -> None:
+    """The audit log's limit refuses non-ASCII digits (² used to be a 500) and out-of-range
+    values with 422."""
+    resp = await client.get(f"/api/v1/audit?limit={limit}", headers=bearer(admin_token))
+    assert resp.status == 422
+    await checked(resp)
