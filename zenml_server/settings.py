@@ -80,6 +80,17 @@ class Settings:
     password_login: bool = True
 
     @property
+    def issuer(self) -> str:
+        """The OAuth issuer (RFC 8414 §2) and the ``iss`` of every token: ``url``, else the
+        listening address; never taken from a request's Host header."""
+        if self.url is not None:
+            return self.url
+        host = "localhost" if self.host in ("", "0.0.0.0", "::") else self.host  # noqa: S104
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
     def max_token_lifetime(self) -> int:
         """The longest any access token can live, in seconds: how long a superseded signing
         key keeps verifying."""

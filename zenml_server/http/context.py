@@ -77,7 +77,9 @@ async def build_services(app: web.Application, store: Store) -> Services:
     deployment_id = await store.server_settings.get_or_set("deployment_id", str(uuid.uuid4()))
     keys = signing_keys(store, settings, clock)
     await keys.start()
-    tokens = Tokens(keys, f"zenml-server:{deployment_id}", clock)
+    # Tokens issued before the issuer became the server's URL stay valid until they expire.
+    legacy_issuer = f"zenml-server:{deployment_id}"
+    tokens = Tokens(keys, settings.issuer, clock, also_accepted=(legacy_issuer,))
     cache = CredentialCache(settings.revocation_cache_ttl_seconds)
     revocations = Revocations(store.db, store.changes, cache)
     revocations.watch(keys.on_change, keys.reload)

@@ -173,7 +173,8 @@ def _oauth_body(exc: ApiError) -> tuple[int, dict[str, str]]:
     code = {
         401: "invalid_client",
         403: "access_denied",
-        429: "rate_limited",
+        # RFC 6749 §4.1.2.1: a registered code that says "try again later" (with Retry-After).
+        429: "temporarily_unavailable",
         503: "temporarily_unavailable",
         500: "server_error",
     }.get(exc.status, "invalid_request")
@@ -233,6 +234,9 @@ def _render_oauth(exc: OAuth2Error) -> web.Response:
     status = 401 if exc.error == "invalid_client" else int(exc.status_code or 400)
     body = {"error": exc.error, "error_description": exc.description or exc.error}
     headers = dict(NO_STORE)
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int | float):
+        headers["Retry-After"] = str(int(retry_after) + 1)
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="zenml"'
     return web.json_response(body, status=status, headers=headers)

@@ -33,3 +33,5 @@ METRICS = web.AppKey["Metrics"]("metrics")
 
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)
+# The client's address as walked through trusted proxies (http/auth.py client_ip).
+CLIENT_IP = web.RequestKey("client_ip", str)

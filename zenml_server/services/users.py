@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFound, NotPermitted
 from zenml_server.domain.models import User
+from zenml_server.services.login_throttle import LoginThrottle
 from zenml_server.services.passwords import Passwords
 from zenml_server.services.rate_limit import RateLimiter
 from zenml_server.services.tokens import IssuedToken
@@ -41,12 +42,7 @@ class UserService:
         self._clock = clock = wiring.clock
         self._token_lifetime = wiring.settings.jwt_token_expire_minutes * 60
         scale = wiring.settings.rate_limit_scale
-        self._per_ip = RateLimiter(
-            clock, burst=20, per_minute=20, what="login attempts", scale=scale
-        )
-        self._per_name = RateLimiter(
-            clock, burst=10, per_minute=5, what="login attempts", scale=scale
-        )
+        self._throttle = LoginThrottle(clock, scale=scale)
         # Guessing the current password through the change form: a few tries per user.
         self._password_changes = RateLimiter(
             clock, burst=5, per_minute=5, what="password changes", scale=scale
@@ -66,15 +62,21 @@ class UserService:
     async def authenticate(self, name: str, password: str, *, ip: str) -> User:
         """The active user with this name and password; InvalidCredentials otherwise.
 
-        Rate limited per client address and per user name; an unknown name costs the same
+        Only failures count, per (name, address), per address, and per name across addresses
+        (see ``LoginThrottle``); RateLimited past a budget. An unknown name costs the same
         argon2 verification as a known one.
         """
-        self._per_ip.hit(ip)
-        self._per_name.hit(name)
-        user = await self._store.users.get_by_name(name)
-        ok = await self._passwords.verify(user.password_hash if user else None, password)
+        attempt = self._throttle.begin(name, ip)
+        try:
+            user = await self._store.users.get_by_name(name)
+            ok = await self._passwords.verify(user.password_hash if user else None, password)
+        except BaseException:
+            self._throttle.release(attempt)
+            raise
         if user is None or not ok or not user.active:
+            self._throttle.failed(attempt)
             raise InvalidCredentials("invalid username or password")
+        self._throttle.release(attempt)
         return user
 
     def issue_token(self, user: User) -> IssuedToken:

@@ -117,6 +117,16 @@ class DeviceStore:
         assert row is not None
         return _device(row)
 
+    async def count_pending_from(self, ip_address: str, now: float) -> int:
+        """How many unexpired authorizations from ``ip_address`` wait for approval."""
+        count = await self._db.fetchval(
+            "SELECT count(*) FROM devices "
+            "WHERE status = 'pending' AND ip_address = $1 AND expires > $2",
+            ip_address,
+            now,
+        )
+        return int(count or 0)
+
     async def get_by_device_code(self, device_code_digest: str) -> Device | None:
         """The authorization with this device code digest, or None."""
         row = await self._db.fetchrow(

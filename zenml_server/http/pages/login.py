@@ -42,15 +42,20 @@ async def login_submit(request: web.Request) -> web.Response:
         if not username or not password:
             raise InvalidCredentials("missing")
         user = await users.authenticate(username, password[:1024], ip=client_ip(request))
-    except (InvalidCredentials, RateLimited) as exc:
-        message = (
-            "Too many attempts. Wait a minute and try again."
-            if isinstance(exc, RateLimited)
-            else "Wrong username or password."
-        )
-        context = {"next": target, "error": message, "username": username}
+    except InvalidCredentials:
+        context = {"next": target, "error": "Wrong username or password.", "username": username}
         context.update(login_options(request))
         return render(request, "login.html", context, status=401)
+    except RateLimited as exc:
+        context = {
+            "next": target,
+            "error": "Too many failed attempts from here. Wait a minute and try again.",
+            "username": username,
+        }
+        context.update(login_options(request))
+        response = render(request, "login.html", context, status=429)
+        response.headers["Retry-After"] = str(int(exc.retry_after) + 1)
+        return response
     response = web.HTTPSeeOther(target)
     await start_session(request, response, user)
     raise response
