@@ -78,6 +78,7 @@ class Settings:
     token_exchange_expire_minutes: int = 15
     sso_providers: tuple[SsoProvider, ...] = ()
     password_login: bool = True
+    audit_retention_days: int = 365
 
     @property
     def issuer(self) -> str:
@@ -338,4 +339,5 @@ SPECS: dict[str, Callable[[str], Any]] = {
     "token_exchange_expire_minutes": _positive_int,
     "sso_providers": _sso_providers,
     "password_login": _boolean,
+    "audit_retention_days": _positive_int,
 }

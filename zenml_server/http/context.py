@@ -19,6 +19,7 @@ from zenml_server.domain.sealing import Sealer
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS, STORE
 from zenml_server.http.provider_client import ProviderClient
 from zenml_server.services.approvals import Approvals
+from zenml_server.services.audit import Audit
 from zenml_server.services.auth import Authenticator
 from zenml_server.services.device_flow import DeviceFlow
 from zenml_server.services.devices import DeviceAdmin
@@ -47,6 +48,7 @@ CHANGE_POLL_INTERVAL = 0.25
 LAST_USED_FLUSH_INTERVAL = 30.0
 HOUSEKEEPING_INTERVAL = 60.0
 CHANGE_LOG_RETENTION = 3600.0
+AUDIT_FLUSH_INTERVAL = 1.0
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ async def build_services(app: web.Application, store: Store) -> Services:
     wire the services."""
     settings, clock = app[SETTINGS], app[CLOCK]
     deployment_id = await store.server_settings.get_or_set("deployment_id", str(uuid.uuid4()))
-    keys = signing_keys(store, settings, clock)
+    housekeeping = Housekeeping()
+    audit = Audit(store.audit, clock, housekeeping, settings.audit_retention_days)
+    keys = signing_keys(store, settings, clock, audit)
     await keys.start()
     # Tokens issued before the issuer became the server's URL stay valid until they expire.
     legacy_issuer = f"zenml-server:{deployment_id}"
@@ -89,7 +93,6 @@ async def build_services(app: web.Application, store: Store) -> Services:
     await revoked.load()
     auth = Authenticator(store, tokens, cache, revoked)
     last_used = LastUsed()
-    housekeeping = Housekeeping()
     passwords = Passwords()
     housekeeping.register("web_sessions", lambda: store.sessions.prune(clock.now()))
     housekeeping.register(
@@ -105,6 +108,7 @@ async def build_services(app: web.Application, store: Store) -> Services:
         housekeeping=housekeeping,
         clock=clock,
         settings=settings,
+        audit=audit,
     )
     device_flow = DeviceFlow(wiring)
     service_accounts = ServiceAccounts(wiring)
@@ -131,7 +135,9 @@ async def build_services(app: web.Application, store: Store) -> Services:
     )
 
 
-def signing_keys(store: Store, settings: Settings, clock: Clock) -> SigningKeys:
+def signing_keys(
+    store: Store, settings: Settings, clock: Clock, audit: Audit | None = None
+) -> SigningKeys:
     """The keyring as configured (also used by ``zenml-server keys``)."""
     return SigningKeys(
         store,
@@ -139,6 +145,7 @@ def signing_keys(store: Store, settings: Settings, clock: Clock) -> SigningKeys:
         clock,
         configured_secret=settings.jwt_secret_key,
         max_lifetime=settings.max_token_lifetime,
+        audit=audit,
     )
 
 
@@ -171,6 +178,7 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
             services.wiring.revocations.poll_changes(CHANGE_POLL_INTERVAL),
             services.wiring.last_used.run(LAST_USED_FLUSH_INTERVAL),
             services.wiring.housekeeping.run(HOUSEKEEPING_INTERVAL),
+            services.wiring.audit.run(AUDIT_FLUSH_INTERVAL),
         )
         if store.db.dialect == "postgresql":
             tasks += _start(services.wiring.revocations.listen())

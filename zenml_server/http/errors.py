@@ -10,6 +10,7 @@ request id, which the response also carries (``X-Request-ID``).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -18,7 +19,8 @@ from aiohttp import web
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
 from zenml_server.domain import errors as domain
-from zenml_server.http.keys import METRICS, REQUEST_ID
+from zenml_server.domain.audit import enter_scope
+from zenml_server.http.keys import AUDIT_SCOPE, METRICS, REQUEST_ID
 
 log = logging.getLogger("zenml_server.http")
 
@@ -200,6 +202,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     metrics = request.app[METRICS]
     request_id = metrics.next_request_id()
     request[REQUEST_ID] = request_id
+    # Events recorded while handling this request name its caller, address and id.
+    enter_scope(functools.partial(request.app[AUDIT_SCOPE], request))
     try:
         if "%00" in request.raw_path:
             # No name, id or filter may hold a NUL (PostgreSQL text cannot store one).

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from zenml_server.domain.audit import AuditScope
 from zenml_server.domain.clock import Clock
 from zenml_server.domain.models import Principal
 from zenml_server.settings import Settings
@@ -30,6 +31,10 @@ GRANTS = web.AppKey("grants", dict[str, GrantHandler])
 
 # Per-process counters behind /metrics (see http/observability.py).
 METRICS = web.AppKey["Metrics"]("metrics")
+
+# Works out who acts in a request, for the audit trail (see http/audit_scope.py).
+ScopeOf = Callable[[web.Request], AuditScope]
+AUDIT_SCOPE = web.AppKey[ScopeOf]("audit_scope")
 
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)

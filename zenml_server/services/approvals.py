@@ -74,6 +74,7 @@ class Approvals:
     def __init__(self, wiring: Wiring) -> None:
         self._devices: DeviceStore = wiring.store.devices
         self._revocations = wiring.revocations
+        self._audit = wiring.audit
         self._clock = clock = wiring.clock
         self._settings = wiring.settings
         scale = wiring.settings.rate_limit_scale
@@ -131,6 +132,11 @@ class Approvals:
             now=now,
             via=via,
             by_device_id=by_device_id if via is ApprovalVia.DEVICE else None,
+            audit=self._audit.event(
+                "device.approved" if approve else "device.denied",
+                target=("device", device.id, device.hostname),
+                trusted=approve and trusted,
+            ),
         )
         if decided is None:
             # Changed since we looked (approved elsewhere, locked, expired): say how.
@@ -171,6 +177,9 @@ class Approvals:
             max_attempts=self._settings.max_failed_device_auth_attempts,
             now=self._clock.now(),
             device_id=device_id,
+            audit=lambda d: self._audit.event(
+                "device.locked", target=("device", d.id, d.hostname), reason="wrong_codes"
+            ),
         )
         locked = [f"device:{d.id}" for d in changed if d.status is DeviceStatus.LOCKED]
         if locked:

@@ -110,6 +110,7 @@ class DeviceFlow:
         self._last_used = wiring.last_used
         self._clock = clock = wiring.clock
         self._settings = wiring.settings
+        self._audit = wiring.audit
         scale = wiring.settings.rate_limit_scale
         self._authorize_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="device authorizations", scale=scale
@@ -280,6 +281,13 @@ class DeviceFlow:
             active = await DeviceStore.activate(
                 conn, device.id, token_expires=issued.expires, now=now
             )
+            if active is not None:
+                event = self._audit.event(
+                    "device.authorized",
+                    target=("device", device.id, device.hostname),
+                    user=user.name,
+                )
+                await self._audit.record(conn, event)
         if active is None:
             # Another poll won, or the code expired or was locked in between.
             current = await self._devices.get(device.id)
@@ -364,7 +372,13 @@ class DeviceFlow:
         device = await self._devices.get(device_id)
         if device is None or device.user_id != claims["sub"]:
             return False
-        also_locked = await self._devices.delete(device_id, self._clock.now())
+        also_locked = await self._devices.delete(
+            device_id,
+            self._clock.now(),
+            audit=self._audit.event(
+                "device.revoked", target=("device", device_id, device.hostname)
+            ),
+        )
         if also_locked is None:
             return False
         await self._revocations.announce(

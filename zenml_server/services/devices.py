@@ -36,6 +36,7 @@ class DeviceAdmin:
         self._revocations = wiring.revocations
         self._last_used = wiring.last_used
         self._clock = wiring.clock
+        self._audit = wiring.audit
 
     async def list(
         self,
@@ -84,7 +85,13 @@ class DeviceAdmin:
                 "an administrator locked this device; only an administrator can unlock it"
             )
         changed = await self._store.devices.set_locked(
-            device_id, locked, self._clock.now(), by=_locker(caller, current)
+            device_id,
+            locked,
+            self._clock.now(),
+            by=_locker(caller, current),
+            audit=self._audit.event(
+                "device.locked" if locked else "device.unlocked", target=_target(current)
+            ),
         )
         if changed is None:
             raise NotFound("no such device")
@@ -97,7 +104,10 @@ class DeviceAdmin:
         device it approved, transitively, is locked in the same transaction."""
         current = await self.get(caller, device_id)
         also_locked = await self._store.devices.delete(
-            device_id, self._clock.now(), by=_locker(caller, current)
+            device_id,
+            self._clock.now(),
+            by=_locker(caller, current),
+            audit=self._audit.event("device.deleted", target=_target(current)),
         )
         if also_locked is None:
             raise NotFound("no such device")
@@ -128,6 +138,10 @@ class DeviceAdmin:
         if last_login == device.last_login and status is device.status:
             return device
         return replace(device, last_login=last_login, status=status)
+
+
+def _target(device: Device) -> tuple[str, str, str | None]:
+    return ("device", device.id, device.hostname)
 
 
 def _locker(caller: Principal, device: Device) -> LockedBy:

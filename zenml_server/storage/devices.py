@@ -12,10 +12,12 @@ transaction (``device:<id>``); the caller announces it after commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from zenml_server.domain.audit import AuditEvent
 from zenml_server.domain.models import ApprovalVia, Device, DeviceStatus, LockedBy
+from zenml_server.storage.audit import record_in
 from zenml_server.storage.changes import ChangeLog
 from zenml_server.storage.db import Connection, Database, Row
 
@@ -160,12 +162,19 @@ class DeviceStore:
         return changed == 1
 
     async def count_failed_attempt(
-        self, *, max_attempts: int, now: float, device_id: str | None = None, client_id: str = ""
+        self,
+        *,
+        max_attempts: int,
+        now: float,
+        device_id: str | None = None,
+        client_id: str = "",
+        audit: Callable[[Device], AuditEvent] | None = None,
     ) -> list[Device]:
         """Count a wrong code against authorizations still in their code phase.
 
         Either the one with ``device_id``, or every pending/verified one of ``client_id``.
-        Reaching ``max_attempts`` locks them (and logs the change). Returns the rows changed.
+        Reaching ``max_attempts`` locks them (and logs the change, and writes ``audit(device)``
+        for each). Returns the rows changed.
         """
         where = "id = $3" if device_id is not None else "client_id = $3"
         async with self._db.transaction() as conn:
@@ -183,6 +192,8 @@ class DeviceStore:
             for device in devices:
                 if device.status is DeviceStatus.LOCKED:
                     await ChangeLog.record(conn, f"device:{device.id}", now)
+                    if audit is not None:
+                        await record_in(conn, audit(device))
         return devices
 
     async def decide(
@@ -195,6 +206,7 @@ class DeviceStore:
         now: float,
         via: ApprovalVia | None = None,
         by_device_id: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> Device | None:
         """Approve (``verified``) or deny a pending authorization whose codes still work.
 
@@ -217,6 +229,8 @@ class DeviceStore:
                 None if via is None or not approve else via.value,
                 by_device_id if approve else None,
             )
+            if row is not None:
+                await record_in(conn, audit)
             if row is not None and not approve:
                 await ChangeLog.record(conn, f"device:{device_id}", now)
         return None if row is None else _device(row)
@@ -301,7 +315,13 @@ class DeviceStore:
         return [_device(r) for r in rows], int(total)
 
     async def set_locked(
-        self, device_id: str, locked: bool, now: float, *, by: LockedBy = LockedBy.OWNER
+        self,
+        device_id: str,
+        locked: bool,
+        now: float,
+        *,
+        by: LockedBy = LockedBy.OWNER,
+        audit: AuditEvent | None = None,
     ) -> tuple[Device, Sequence[Device]] | None:
         """Lock, or unlock, a device; None when it does not exist.
 
@@ -336,13 +356,19 @@ class DeviceStore:
             if row is None:
                 return None
             await ChangeLog.record(conn, f"device:{device_id}", now)
+            await record_in(conn, audit)
             cascaded: Sequence[Device] = []
             if locked:
                 cascaded = await self._lock_approved_by(conn, device_id, by, now)
         return _device(row), cascaded
 
     async def delete(
-        self, device_id: str, now: float, *, by: LockedBy = LockedBy.OWNER
+        self,
+        device_id: str,
+        now: float,
+        *,
+        by: LockedBy = LockedBy.OWNER,
+        audit: AuditEvent | None = None,
     ) -> Sequence[Device] | None:
         """Delete a device; None when it did not exist. In the same transaction every device
         it approved, transitively, is locked (by ``by``); those are returned."""
@@ -351,6 +377,7 @@ class DeviceStore:
             if not deleted:
                 return None
             await ChangeLog.record(conn, f"device:{device_id}", now)
+            await record_in(conn, audit)
             return await self._lock_approved_by(conn, device_id, by, now)
 
     @staticmethod

@@ -40,6 +40,11 @@ def is_secure(request: web.Request) -> bool:
     return request.secure or (url is not None and url.startswith("https://"))
 
 
+def known_user(request: web.Request) -> User | None:
+    """The browser session's user when this request already looked it up (no I/O)."""
+    return request.get(_CURRENT_USER)
+
+
 def cookie_name(request: web.Request, base: str) -> str:
     """``__Host-<base>`` when served over https, ``<base>`` over plain http."""
     return HOST_PREFIX + base if is_secure(request) else base
