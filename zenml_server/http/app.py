@@ -29,7 +29,14 @@ from zenml_server.http.audit_scope import request_scope
 from zenml_server.http.context import services_context
 from zenml_server.http.errors import error_middleware
 from zenml_server.http.keys import AUDIT_SCOPE, CLOCK, SETTINGS, STORE
-from zenml_server.http.pages import account, device_verify, login, sso
+from zenml_server.http.pages import (
+    account,
+    device_verify,
+    login,
+    service_account_actions,
+    sso,
+    static,
+)
 from zenml_server.http.pages import audit as audit_pages
 from zenml_server.http.pages import devices as devices_pages
 from zenml_server.http.pages import service_accounts as service_accounts_pages
@@ -78,9 +85,10 @@ def create_app(
         device_verify,
         devices_pages,
         service_accounts_pages,
+        service_account_actions,
         audit_pages,
         account,
     ):
         module.setup(app)
-    app.router.add_static("/static", root / "static", append_version=False)
+    static.setup(app, root / "static")
     return app

@@ -205,8 +205,25 @@ def _announce_admin(name: str, generated_password: str | None) -> None:
     if generated_password is None:
         print(f"Created the admin user {name!r} with the configured password.", file=sys.stderr)
     else:
-        print(
-            f"Created the admin user {name!r} with the generated password: "
-            f"{generated_password}\nIt will not be shown again.",
-            file=sys.stderr,
-        )
+        print(password_box(name, generated_password), file=sys.stderr, flush=True)
+
+
+def password_box(name: str, password: str) -> str:
+    """The first-start notice of a generated admin password, framed so it stands out from
+    the lines around it (plain ASCII: any console can print it)."""
+    lines = [
+        f"Created the admin user {name!r} with the generated password:",
+        "",
+        f"    {password}",
+        "",
+        "It will not be shown again. Change it after logging in, on the page",
+        "/account/password or from a connected CLI:",
+        "",
+        "    zenml user change-password",
+        "",
+        "Or choose it: set ZENML_SERVER_ADMIN_PASSWORD before the first start.",
+    ]
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 2) + "+"
+    body = [f"| {line.ljust(width)} |" for line in lines]
+    return "\n".join(["", rule, *body, rule, ""])

@@ -214,19 +214,19 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             metrics.count(exc.status)
             exc.headers.update(PAGE_HEADERS if _area(request.path) == "page" else API_HEADERS)
             raise
-        response = _render(request, _from_http(exc), request_id)
+        response = await _render(request, _from_http(exc), request_id)
     except OAuth2Error as exc:
         response = _render_oauth(exc)
     except ApiError as exc:
-        response = _render(request, exc, request_id)
+        response = await _render(request, exc, request_id)
     except domain.DomainError as exc:
-        response = _render(request, from_domain(exc), request_id)
+        response = await _render(request, from_domain(exc), request_id)
     except Exception:
         log.exception("unexpected error (request_id=%s)", request_id)
-        response = _render(request, InternalError("unexpected error"), request_id)
+        response = await _render(request, InternalError("unexpected error"), request_id)
     metrics.count(response.status)
     area = _area(request.path)
-    if area == "page":
+    if area == "page" or (area == "static" and response.status >= 400):
         response.headers.update(PAGE_HEADERS)
     elif area != "static":
         response.headers.update(API_HEADERS)
@@ -246,28 +246,43 @@ def _render_oauth(exc: OAuth2Error) -> web.Response:
     return web.json_response(body, status=status, headers=headers)
 
 
-def _render(request: web.Request, exc: ApiError, request_id: str) -> web.StreamResponse:
+async def _render(request: web.Request, exc: ApiError, request_id: str) -> web.StreamResponse:
     area = _area(request.path)
     headers = dict(exc.headers)
     if area == "oauth":
         status, body = _oauth_body(exc)
         return web.json_response(body, status=status, headers={**headers, **NO_STORE})
-    if area == "page":
-        response = aiohttp_jinja2.render_template(
-            "error.html",
-            request,
-            {
-                "status": exc.status,
-                "message": _page_message(exc),
-                "request_id": request_id,
-                "request": request,
-            },
-            status=exc.status,
-        )
+    if area in ("page", "static"):
+        response = await _error_page(request, exc, request_id)
         response.headers.update(headers)
         return response
     body = {"error": exc.code, "detail": exc.detail, "request_id": request_id}
     return web.json_response(body, status=exc.status, headers=headers)
+
+
+async def _error_page(request: web.Request, exc: ApiError, request_id: str) -> web.Response:
+    """The error page, with the navigation when a user is logged in (not for 5xx: the
+    database may be what failed, and a broken page must not fail again)."""
+    context = {
+        "status": exc.status,
+        "message": _page_message(exc),
+        "request_id": request_id,
+        "request": request,
+    }
+    if exc.status < 500:
+        # Imported here: the pages import this module for their errors.
+        from zenml_server.http.pages.render import render
+        from zenml_server.http.pages.session import current_user
+
+        try:
+            user = await current_user(request)
+        except domain.DomainError:
+            user = None
+        return render(request, "error.html", {**context, "user": user}, status=exc.status)
+    response: web.Response = aiohttp_jinja2.render_template(
+        "error.html", request, context, status=exc.status
+    )
+    return response
 
 
 def _page_message(exc: ApiError) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -31,6 +32,9 @@ GRANTS = web.AppKey("grants", dict[str, GrantHandler])
 
 # Per-process counters behind /metrics (see http/observability.py).
 METRICS = web.AppKey["Metrics"]("metrics")
+
+# The files under /static, by name (see http/pages/static.py).
+STATIC_FILES = web.AppKey("static_files", dict[str, Path])
 
 # Works out who acts in a request, for the audit trail (see http/audit_scope.py).
 ScopeOf = Callable[[web.Request], AuditScope]

@@ -163,6 +163,10 @@ class Approvals:
         self._code_per_user.hit(user_id)
         code = normalize_user_code(typed)
         found = None if code is None else await self._devices.get_by_user_code(digest(code))
+        if found is None and code is not None:
+            # Deleted by housekeeping after it expired: say so, and count no failure.
+            if await self._devices.code_expired(digest(code), self._clock.now()):
+                raise _refused(CodeProblem.EXPIRED)
         if device_id is not None and (found is None or not same_text(found.id, device_id)):
             if await self._count_failure(device_id=device_id):
                 raise _refused(CodeProblem.LOCKED)

@@ -60,6 +60,9 @@ MAX_CLIENT_ID_LENGTH = 128
 # ZENML_SERVER_RATE_LIMIT_SCALE, like every per-address budget).
 MAX_PENDING_PER_ADDRESS = 10
 _CODE_ATTEMPTS = 5
+# How long after an unapproved code expired (and its authorization was deleted) the approval
+# page still says "this code has expired" rather than "that code is not right".
+EXPIRED_CODE_MEMORY = 24 * 3600.0
 
 
 class PollError(enum.StrEnum):
@@ -126,7 +129,9 @@ class DeviceFlow:
         wiring.last_used.register(TOKEN_KIND, self._devices.touch_many)
         wiring.housekeeping.register(
             "device_authorizations",
-            lambda: self._devices.prune_expired_authorizations(clock.now()),
+            lambda: self._devices.prune_expired_authorizations(
+                clock.now(), remember=EXPIRED_CODE_MEMORY
+            ),
         )
 
     # -- the CLI's side ----------------------------------------------------------------------

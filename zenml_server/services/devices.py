@@ -48,8 +48,12 @@ class DeviceAdmin:
         trusted: bool | None = None,
         page: int = 1,
         size: int = 50,
+        statuses: Sequence[DeviceStatus] = (),
     ) -> DevicePage:
-        """The caller's devices; an admin may name another ``owner`` or ask for ``everyone``."""
+        """The caller's devices; an admin may name another ``owner`` or ask for ``everyone``.
+
+        ``statuses`` (any of) narrows the list like ``status`` (exactly one).
+        """
         user_id: str | None = caller.id
         if caller.is_admin and everyone:
             user_id = None
@@ -61,7 +65,12 @@ class DeviceAdmin:
         if caller.kind is PrincipalKind.SERVICE_ACCOUNT and user_id is not None:
             return DevicePage([], 0, page, size)
         items, total = await self._store.devices.list(
-            user_id=user_id, status=status, trusted=trusted, offset=(page - 1) * size, limit=size
+            user_id=user_id,
+            status=status,
+            trusted=trusted,
+            offset=(page - 1) * size,
+            limit=size,
+            statuses=statuses,
         )
         return DevicePage([self._fresh(d) for d in items], total, page, size)
 

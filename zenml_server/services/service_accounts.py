@@ -23,6 +23,7 @@ from zenml_server.services.rate_limit import RateLimiter
 from zenml_server.services.tokens import IssuedToken
 from zenml_server.services.users import check_name
 from zenml_server.services.wiring import Wiring
+from zenml_server.storage.service_account_summaries import AccountSummary, account_summaries
 from zenml_server.storage.service_accounts import DigestMatch
 
 T = TypeVar("T")
@@ -168,6 +169,18 @@ class ServiceAccounts:
             raise InvalidInput("name must be text without NUL characters")
         items, total = await self._accounts.list_accounts(
             name=name, active=active, offset=(page - 1) * size, limit=size
+        )
+        return Page(items, total, page, size)
+
+    async def list_summaries(
+        self, *, search: str = "", active: bool | None = None, page: int = 1, size: int = 50
+    ) -> Page[AccountSummary]:
+        """Accounts whose name or description contains ``search``, with key counts and last
+        use (for the admin page); one query."""
+        if not storable(search):
+            raise InvalidInput("search must be text without NUL characters")
+        items, total = await account_summaries(
+            self._store.db, search=search, active=active, offset=(page - 1) * size, limit=size
         )
         return Page(items, total, page, size)
 

@@ -272,11 +272,36 @@ class DeviceStore:
         )
         return None if row is None else str(row["id"])
 
-    async def prune_expired_authorizations(self, now: float) -> int:
-        """Delete never-approved authorizations whose codes expired; return how many."""
-        return await self._db.execute(
-            "DELETE FROM devices WHERE approved = FALSE AND expires <= $1", now
+    async def prune_expired_authorizations(self, now: float, *, remember: float) -> int:
+        """Delete never-approved authorizations whose codes expired; return how many.
+
+        The digest of each deleted user code is kept as a tombstone for ``remember`` seconds
+        after it expired (see ``code_expired``); tombstones past that are deleted too.
+        """
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO device_code_tombstones (user_code_digest, keep_until) "
+                "SELECT user_code_digest, expires + $2 FROM devices "
+                "WHERE approved = FALSE AND expires <= $1 AND expires + $2 > $1 "
+                "ON CONFLICT (user_code_digest) DO NOTHING",
+                now,
+                remember,
+            )
+            removed = await conn.execute(
+                "DELETE FROM devices WHERE approved = FALSE AND expires <= $1", now
+            )
+            await conn.execute("DELETE FROM device_code_tombstones WHERE keep_until <= $1", now)
+        return removed
+
+    async def code_expired(self, user_code_digest: str, now: float) -> bool:
+        """True when this user code belonged to an authorization that expired unapproved and
+        was deleted less than the tombstone period ago."""
+        found = await self._db.fetchval(
+            "SELECT 1 FROM device_code_tombstones WHERE user_code_digest = $1 AND keep_until > $2",
+            user_code_digest,
+            now,
         )
+        return found is not None
 
     # -- device management -------------------------------------------------------------------
 
@@ -292,16 +317,25 @@ class DeviceStore:
         trusted: bool | None = None,
         offset: int = 0,
         limit: int = 50,
+        statuses: Sequence[DeviceStatus] = (),
     ) -> tuple[list[Device], int]:
-        """One page of devices matching every filter given, newest first, and their total."""
+        """One page of devices matching every filter given, newest first, and their total.
+
+        ``statuses``, when not empty, keeps devices in any of those states.
+        """
         conditions = [
             "(CAST($1 AS TEXT) IS NULL OR user_id = $1)",
             "(CAST($2 AS TEXT) IS NULL OR status = $2)",
         ]
         args: list[object] = [user_id, None if status is None else status.value]
         if trusted is not None:
-            conditions.append("trusted_device = $3")
+            conditions.append(f"trusted_device = ${len(args) + 1}")
             args.append(trusted)
+        if statuses:
+            first = len(args) + 1
+            marks = ", ".join(f"${first + i}" for i in range(len(statuses)))
+            conditions.append(f"status IN ({marks})")
+            args.extend(s.value for s in statuses)
         where = " AND ".join(conditions)
         n = len(args)
         rows = await self._db.fetch(
