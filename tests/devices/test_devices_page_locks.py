@@ -27,7 +27,7 @@ async def test_lock_on_the_page_says_what_else_it_locked(client: Any, admin_toke
     assert resp.status == 200
     text = await resp.text()
     assert "The device was locked. 1 device it had approved was locked too." in text
-    assert "(by you)" in text
+    assert '<span class="muted locked-by">by you</span>' in text
     got = await client.get(f"/api/v1/devices/{child.id}", headers=bearer(alice))
     assert (await got.json())["status"] == "locked"
 
@@ -43,7 +43,7 @@ async def test_page_refuses_to_lift_an_admin_lock(client: Any, admin_token: str)
     )
     assert resp.status == 200
     await page_login(client, "alice", "alice-password-1")
-    assert "(by an admin)" in await (await client.get("/devices")).text()
+    assert 'locked-by">by an admin<' in await (await client.get("/devices")).text()
     resp = await _post(client, f"/devices/{device.id}/unlock")
     assert "only an administrator can unlock it" in await resp.text()
     got = await client.get(f"/api/v1/devices/{device.id}", headers=bearer(alice))
