@@ -6,13 +6,14 @@ import html
 import re
 from typing import Any
 
-from tests.builders import ADMIN_PASSWORD, make_user
+from tests.builders import ADMIN_PASSWORD, bearer, make_user
 from tests.service_accounts.builders import (
     make_account,
     make_account_with_key,
     make_key,
     whoami,
 )
+from zenml_server.domain.clock import isoformat
 from zenml_server.domain.secrets import looks_like_api_key
 
 PAGE = "/service-accounts"
@@ -291,6 +292,46 @@ async def test_search_filter_and_pages(client: Any, admin_token: str) -> None:
     assert "No service account matches" in inactive
     for junk in ("?page=-3", "?page=abc", "?state=weird", "?q=" + "x" * 500):
         assert (await client.get(PAGE + junk)).status == 200
+
+
+async def test_create_key_with_an_expiry_on_page(
+    make_client: Any, admin_token: str, clock: Any
+) -> None:
+    """A key made on the page with "expires in" days gets that expiry, shown in its row; a
+    malformed number is refused; with a maximum lifetime set, the page says so and refuses
+    a key without an expiry."""
+    client = await make_client(api_key_max_lifetime_days=90)
+    account = await make_account(client, admin_token, "ci")
+    await web_login(client)
+    csrf = await csrf_of(client)
+    path = f"{PAGE}/{account['id']}/api-keys"
+    resp = await client.post(path, data={"csrf_token": csrf, "name": "k0"})
+    assert "must expire within 90 days" in await resp.text()
+    resp = await client.post(path, data={"csrf_token": csrf, "name": "kx", "expires_in_days": "x"})
+    assert "whole number of days" in await resp.text()
+    resp = await client.post(path, data={"csrf_token": csrf, "name": "k1", "expires_in_days": "30"})
+    assert secret_in(await resp.text()) is not None
+    keys = await client.get("/api/v1/service_accounts/ci/api_keys/k1", headers=bearer(admin_token))
+    assert (await keys.json())["expires_at"] == isoformat(clock.now() + 30 * 86400)
+    page = await (await client.get(f"{PAGE}/{account['id']}")).text()
+    assert "at most 90" in page and "Expires (UTC)" in page
+
+
+async def test_create_account_with_a_key_over_the_maximum_creates_neither(
+    make_client: Any, admin_token: str
+) -> None:
+    """With a maximum key lifetime, creating an account whose first key has no expiry makes
+    neither the account nor the key; with an expiry in range it makes both."""
+    client = await make_client(api_key_max_lifetime_days=90)
+    await web_login(client)
+    csrf = await csrf_of(client)
+    resp = await client.post(PAGE, data={"csrf_token": csrf, "name": "ci", "key_name": "k"})
+    assert "must expire within 90 days" in await resp.text()
+    listed = await client.get("/api/v1/service_accounts", headers=bearer(admin_token))
+    assert (await listed.json())["total"] == 0
+    data = {"csrf_token": csrf, "name": "ci", "key_name": "k", "expires_in_days": "90"}
+    resp = await client.post(PAGE, data=data)
+    assert secret_in(await resp.text()) is not None
 
 
 async def test_rotate_on_page_takes_ascii_digits_only(client: Any, admin_token: str) -> None:

@@ -13,17 +13,19 @@ from aiohttp import web
 
 from zenml_server.domain.errors import AlreadyExists, InvalidInput, NotFound
 from zenml_server.http.forms import whole_number
+from zenml_server.http.keys import CLOCK, SETTINGS
 from zenml_server.http.pages.render import render
 from zenml_server.http.pages.service_accounts import (
     DEFAULT_KEY_NAME,
     PAGE,
     account_url,
     admin_form,
+    expires_at,
     issued_flash,
     redirect,
     service,
 )
-from zenml_server.services.service_accounts import MAX_RETAIN_MINUTES
+from zenml_server.services.service_accounts import MAX_RETAIN_MINUTES, check_expiry
 from zenml_server.services.users import check_name
 
 _FAILURES = (AlreadyExists, InvalidInput, NotFound)
@@ -69,8 +71,15 @@ async def create_account(request: web.Request) -> web.Response:
     try:
         if key_name:
             check_name(key_name)  # before the account exists: both or neither
+        expiry = expires_at(request, fields)
+        if key_name:
+            # Before the account exists: both or neither.
+            max_days = request.app[SETTINGS].api_key_max_lifetime_days
+            check_expiry(expiry, request.app[CLOCK].now(), max_days)
         account = await accounts.create_account(name, fields.get("description", ""))
-        issued = await accounts.create_key(account.id, key_name) if key_name else None
+        issued = None
+        if key_name:
+            issued = await accounts.create_key(account.id, key_name, expires_at=expiry)
     except _FAILURES as exc:
         raise redirect(request, PAGE, error=exc.message) from None
     notice = f"Created service account {account.name!r}."
@@ -84,7 +93,9 @@ async def create_key(request: web.Request) -> web.Response:
     back = account_url(request.match_info["account"])
     try:
         issued = await service(request).create_key(
-            request.match_info["account"], fields.get("name", "").strip()
+            request.match_info["account"],
+            fields.get("name", "").strip(),
+            expires_at=expires_at(request, fields),
         )
     except _FAILURES as exc:
         raise redirect(request, back, error=exc.message) from None

@@ -19,7 +19,7 @@ from zenml_server.domain.errors import InvalidInput, NotFound
 from zenml_server.domain.models import ApiKey, ServiceAccount, User
 from zenml_server.http.errors import ForbiddenError
 from zenml_server.http.forms import read_form
-from zenml_server.http.keys import SERVICES, SETTINGS
+from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS
 from zenml_server.http.pages.flash import clear_flash, read_flash, set_flash
 from zenml_server.http.pages.paging import PAGE_SIZE, Pager, page_number
 from zenml_server.http.pages.render import render, when, when_short
@@ -59,6 +59,16 @@ def account_url(account_id: str) -> str:
     return f"{PAGE}/{quote(account_id, safe='')}"
 
 
+def expires_at(request: web.Request, fields: dict[str, str]) -> float | None:
+    """The expiry asked for in a form's ``expires_in_days`` (empty: none)."""
+    raw = fields.get("expires_in_days", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 36_500:
+        raise InvalidInput("The expiry must be a whole number of days (1 or more).")
+    return float(request.app[CLOCK].now() + int(raw) * 86400)
+
+
 def redirect(request: web.Request, location: str, **flash: Any) -> web.HTTPSeeOther:
     """The answer to a POST: go to ``location``, showing ``flash`` there once."""
     response = web.HTTPSeeOther(location)
@@ -84,6 +94,7 @@ def key_view(key: ApiKey) -> dict[str, Any]:
         "last_used": when_short(key.last_login),
         "last_rotated": when_short(key.last_rotated),
         "retain_period_minutes": key.retain_period_minutes,
+        "expires": when_short(key.expires_at, never="never"),
     }
 
 
@@ -107,6 +118,7 @@ def _shown(request: web.Request, template: str, context: dict[str, Any]) -> web.
         "error": flash.get("error"),
         "issued": flash.get("key"),
         "server_url": request.app[SETTINGS].url or str(request.url.origin()),
+        "max_key_days": request.app[SETTINGS].api_key_max_lifetime_days,
     }
     response = render(request, template, full)
     clear_flash(request, response, PAGE)
