@@ -12,6 +12,7 @@ import pytest
 
 from tests.http.rawhttp import BOUND_SECONDS, exchange, parse, request
 from tests.servers import running_server, serving_app
+from tests.service_accounts.test_pages import web_login
 from zenml_server.http.keys import METRICS
 from zenml_server.storage.store import Store
 
@@ -264,3 +265,11 @@ async def test_405_lists_only_the_matching_route(client: Any) -> None:
     resp = await client.request("OPTIONS", "/api/v1/devices/verify")
     assert resp.status == 405
     assert {m.strip() for m in resp.headers["Allow"].split(",")} == {"POST"}
+
+
+@pytest.mark.parametrize("path", ["/devices?page=²", "/service-accounts?page=٣"])
+async def test_page_numbers_on_pages_take_ascii_digits_only(client: Any, path: str) -> None:
+    """A page number in digits that are not ASCII on a web page is page 1, never a 500."""
+    await web_login(client)
+    resp = await client.get(path, allow_redirects=False)
+    assert resp.status == 200

@@ -347,3 +347,15 @@ async def test_rotate_on_page_takes_ascii_digits_only(client: Any, admin_token: 
         assert "whole number" in await resp.text(), bad
         assert secret_in(await resp.text()) is None
     assert await whoami(client, key["key"]) == 200
+
+
+async def test_expiry_days_on_page_take_ascii_digits_only(client: Any, admin_token: str) -> None:
+    """An expiry in days written with digits that are not ASCII is refused, never a 500."""
+    account = await make_account(client, admin_token, "ci")
+    await web_login(client)
+    csrf = await csrf_of(client)
+    for bad in ("²", "٣"):
+        data = {"csrf_token": csrf, "name": "k", "expires_in_days": bad}
+        resp = await client.post(f"{PAGE}/{account['id']}/api-keys", data=data)
+        assert resp.status < 500, bad
+        assert "whole number of days" in await resp.text(), bad
