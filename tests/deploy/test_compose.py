@@ -23,7 +23,7 @@ NGINX_CONF = DEPLOY / "nginx.conf"
 SAMPLE_ENV = {
     "POSTGRES_PASSWORD": "a-database-password",
     "ZENML_ADMIN_PASSWORD": "an-admin-password",
-    "ZENML_JWT_SECRET_KEY": "k" * 40,
+    "ZENML_ENCRYPTION_KEY": "k" * 40,
     "ZENML_URL": "https://zenml.example.com",
 }
 
@@ -90,11 +90,14 @@ def test_replica_environment_is_settings_the_server_accepts() -> None:
     assert settings.database_url.startswith("postgresql://zenml:a-database-password@postgres:")
     assert [str(net) for net in settings.trusted_proxies] == [f"{_nginx_address(compose)}/32"]
     assert settings.url == "https://zenml.example.com"
+    # Rotatable Ed25519 keys kept encrypted in the database, not a fixed HS256 secret:
+    assert settings.encryption_key == "k" * 40
+    assert settings.jwt_secret_key is None
 
 
 def test_compose_refuses_to_start_without_its_secrets() -> None:
-    """The database, admin and signing secrets have no defaults: compose stops if one is unset."""
-    for missing in ("POSTGRES_PASSWORD", "ZENML_ADMIN_PASSWORD", "ZENML_JWT_SECRET_KEY"):
+    """The database, admin and encryption secrets have no defaults: compose stops without one."""
+    for missing in ("POSTGRES_PASSWORD", "ZENML_ADMIN_PASSWORD", "ZENML_ENCRYPTION_KEY"):
         env = {k: v for k, v in SAMPLE_ENV.items() if k != missing}
         with pytest.raises(KeyError, match=missing):
             interpolate(COMPOSE.read_text(), env)

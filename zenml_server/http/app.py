@@ -27,7 +27,7 @@ from zenml_server.http.api import trust_policies as trust_policies_api
 from zenml_server.http.context import services_context
 from zenml_server.http.errors import error_middleware
 from zenml_server.http.keys import CLOCK, SETTINGS, STORE
-from zenml_server.http.pages import device_verify, login, sso
+from zenml_server.http.pages import account, device_verify, login, sso
 from zenml_server.http.pages import devices as devices_pages
 from zenml_server.http.pages import service_accounts as service_accounts_pages
 from zenml_server.settings import Settings
@@ -73,6 +73,7 @@ def create_app(
         device_verify,
         devices_pages,
         service_accounts_pages,
+        account,
     ):
         module.setup(app)
     app.router.add_static("/static", root / "static", append_version=False)

@@ -31,6 +31,7 @@ from zenml_server.domain.models import (
     LockedBy,
     Principal,
     PrincipalKind,
+    User,
 )
 from zenml_server.domain.secrets import (
     digest,
@@ -249,9 +250,16 @@ class DeviceFlow:
         """Why a denied or locked authorization gets no token, in one sentence."""
         if device.status is DeviceStatus.DENIED:
             return "the login was denied in the browser"
-        if device.failed_auth_attempts >= self._settings.max_failed_device_auth_attempts:
+        if device.locked_by is LockedBy.WRONG_CODES or (
+            device.locked_by is None
+            and device.failed_auth_attempts >= self._settings.max_failed_device_auth_attempts
+        ):
             return "the login request was locked after too many wrong codes"
-        return "this device was locked by its owner or an admin"
+        if device.locked_because_of is not None:
+            return "this device was locked along with the device that approved it"
+        if device.locked_by is LockedBy.OWNER:
+            return "this device was locked by its owner"
+        return "this device was locked by an admin"
 
     async def cancel(self, client_id: str, device_code: str, ip: str) -> bool:
         """The CLI withdraws its own pending authorization (Ctrl-C, --timeout): its codes stop
@@ -449,6 +457,19 @@ class DeviceFlow:
         self._last_used.mark(TOKEN_KIND, device_id, now)
         return principal_for(
             user, PrincipalKind.DEVICE, device_id=device_id, expires=float(claims["exp"])
+        )
+
+    def reissue(self, principal: Principal, user: User) -> IssuedToken:
+        """A new token for the device ``principal`` uses, under the user's current credentials
+        generation (after they changed their password through it); same device, same expiry."""
+        assert principal.device_id is not None and principal.expires is not None
+        lifetime = max(1, int(principal.expires) - int(self._clock.now()))
+        return self._tokens.issue(
+            TOKEN_KIND,
+            user.id,
+            lifetime,
+            device_id=principal.device_id,
+            gen=user.credentials_generation,
         )
 
     async def revoke(self, token: str) -> bool:

@@ -6,7 +6,7 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFound
+from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFound, NotPermitted
 from zenml_server.domain.models import User
 from zenml_server.services.passwords import Passwords
 from zenml_server.services.rate_limit import RateLimiter
@@ -46,6 +46,10 @@ class UserService:
         )
         self._per_name = RateLimiter(
             clock, burst=10, per_minute=5, what="login attempts", scale=scale
+        )
+        # Guessing the current password through the change form: a few tries per user.
+        self._password_changes = RateLimiter(
+            clock, burst=5, per_minute=5, what="password changes", scale=scale
         )
 
     async def bootstrap_admin(self, name: str, password: str | None) -> AdminBootstrap | None:
@@ -101,6 +105,41 @@ class UserService:
             raise NotFound("no such user")
         return user
 
+    async def change_own_password(
+        self, user_id: str, old: str, new: str, *, keep_session: str | None = None
+    ) -> User:
+        """A user changes their own password, proving the current one.
+
+        Ends every token issued before and every browser session but ``keep_session`` (the
+        digest of the session that asked, when it came from a page). Raises NotPermitted for
+        a wrong current password, InvalidInput for a bad new one, RateLimited when guessing.
+        """
+        self._password_changes.hit(user_id)
+        user = await self._store.users.get(user_id)
+        if user is None or not user.active:
+            raise NotFound("no such user")
+        if not await self._passwords.verify(user.password_hash, old):
+            raise NotPermitted("the current password is not right")
+        check_password(new)
+        if new == old:
+            raise InvalidInput("the new password must differ from the current one")
+        password_hash = await self._passwords.hash(new)
+        changed = await self._store.users.change_password(
+            user.id, password_hash, now=self._clock.now(), keep_session=keep_session
+        )
+        if changed is None:
+            raise NotFound("no such user")
+        await self._revocations.announce(f"user:{user.id}")
+        return changed
+
+    async def delete(self, name_or_id: str) -> None:
+        """Delete a user with their devices and sessions; NotPermitted for the last admin."""
+        user = await self.find(name_or_id)
+        device_ids = await self._store.users.delete(user.id, now=self._clock.now())
+        if device_ids is None:
+            raise NotFound("no such user")
+        await self._revocations.announce(f"user:{user.id}", *(f"device:{d}" for d in device_ids))
+
     async def update(
         self,
         name_or_id: str,
@@ -109,7 +148,10 @@ class UserService:
         active: bool | None = None,
         is_admin: bool | None = None,
     ) -> User:
-        """Change a user; a new password or a deactivation ends every token they hold."""
+        """Change a user; a new password or a deactivation ends every token they hold.
+
+        Raises NotPermitted when that would demote or deactivate the last active admin.
+        """
         user = await self.find(name_or_id)
         password_hash = None
         if password is not None:
