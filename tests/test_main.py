@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.servers import running_server
+from zenml_server.http.context import password_box
 
 
 def _run(
@@ -66,6 +67,38 @@ def test_server_prints_url_and_generated_password_once(tmp_path: Path) -> None:
     with running_server(url, tmp_path, admin_password="") as again:
         pass
     assert "generated password" not in again.log.read_text()
+
+
+def test_generated_password_stands_out_in_a_box() -> None:
+    """The first-start password is framed on its own line, with the command to change it."""
+    box = password_box("admin", "s3cret-PASSWORD")
+    lines = box.strip().splitlines()
+    assert lines[0] == lines[-1] and set(lines[0]) == {"+", "-"}
+    assert all(line.startswith("| ") and line.endswith(" |") for line in lines[1:-1])
+    assert len({len(line) for line in lines}) == 1
+    assert any(line.strip("| ").strip() == "s3cret-PASSWORD" for line in lines)
+    assert "zenml user change-password" in box and "/account/password" in box
+    assert box.isascii()
+
+
+def test_make_run_is_quiet_on_success() -> None:
+    """scripts/run.sh shows no setup output when setup succeeds: two lines, then the server's."""
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run(
+        [str(root / "scripts" / "run.sh"), "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[:2] == [
+        "Setting up .venv (the first time takes a minute)...",
+        "Starting zenml-server in the foreground; stop it with Ctrl-C.",
+    ]
+    assert "usage: zenml-server" in result.stdout
+    assert "warning" not in (result.stdout + result.stderr).lower()
 
 
 def test_reset_password_prints_a_generated_one_once(tmp_path: Path) -> None:

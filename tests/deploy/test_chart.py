@@ -300,6 +300,8 @@ def test_ingress_tls_network_policy_and_service_monitor() -> None:
     assert prometheus["namespaceSelector"]["matchLabels"] == {
         "kubernetes.io/metadata.name": "monitoring"
     }
+    for pod in _pod_specs(manifests):
+        assert pod["containers"][0]["envFrom"] == [{"secretRef": {"name": "zenml-server-sso"}}]
     monitor = _one(manifests, "ServiceMonitor")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     assert monitor["metadata"]["labels"]["release"] == "prometheus"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from zenml_server.domain.clock import Clock
+from zenml_server.services.audit import Audit
 from zenml_server.services.auth import Authenticator
 from zenml_server.services.housekeeping import Housekeeping
 from zenml_server.services.last_used import LastUsed
@@ -27,3 +28,5 @@ class Wiring:
     housekeeping: Housekeeping
     clock: Clock
     settings: Settings
+    # The audit trail every service records its security events in.
+    audit: Audit

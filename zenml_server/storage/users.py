@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
+from zenml_server.domain.audit import AuditEvent
 from zenml_server.domain.errors import AlreadyExists, NotPermitted
 from zenml_server.domain.models import User, WebSession
+from zenml_server.storage.audit import record_in
 from zenml_server.storage.changes import ChangeLog
 from zenml_server.storage.db import Connection, Database, Row, UniqueViolation
 
@@ -34,21 +36,31 @@ class UserStore:
         self._db = db
 
     async def create(
-        self, name: str, password_hash: str | None, *, is_admin: bool, active: bool, now: float
+        self,
+        name: str,
+        password_hash: str | None,
+        *,
+        is_admin: bool,
+        active: bool,
+        now: float,
+        audit: AuditEvent | None = None,
     ) -> User:
-        """Insert a user; raise AlreadyExists when the name is taken."""
+        """Insert a user (and its ``audit`` row); raise AlreadyExists when the name is taken."""
         user_id = str(uuid.uuid4())
         try:
-            row = await self._db.fetchrow(
-                f"INSERT INTO users (id, name, password_hash, is_admin, active, created, updated) "
-                f"VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {_USER_COLUMNS}",
-                user_id,
-                name,
-                password_hash,
-                is_admin,
-                active,
-                now,
-            )
+            async with self._db.transaction() as conn:
+                row = await conn.fetchrow(
+                    f"INSERT INTO users "
+                    f"(id, name, password_hash, is_admin, active, created, updated) "
+                    f"VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING {_USER_COLUMNS}",
+                    user_id,
+                    name,
+                    password_hash,
+                    is_admin,
+                    active,
+                    now,
+                )
+                await record_in(conn, audit, user_id)
         except UniqueViolation:
             raise AlreadyExists(f"a user named {name!r} already exists") from None
         assert row is not None
@@ -96,8 +108,9 @@ class UserStore:
         password_hash: str | None = None,
         active: bool | None = None,
         is_admin: bool | None = None,
+        audit: AuditEvent | None = None,
     ) -> User | None:
-        """Change the given fields; None when the user does not exist.
+        """Change the given fields (and write ``audit``); None when the user does not exist.
 
         A new password or a deactivation moves the credentials generation on (ending every
         token issued before) and drops the user's browser sessions.
@@ -120,13 +133,21 @@ class UserStore:
                 1 if ends_credentials else 0,
                 now,
             )
+            if row is not None:
+                await record_in(conn, audit)
             if row is not None and ends_credentials:
                 await conn.execute("DELETE FROM web_sessions WHERE user_id = $1", user_id)
                 await ChangeLog.record(conn, f"user:{user_id}", now)
         return None if row is None else _user(row)
 
     async def change_password(
-        self, user_id: str, password_hash: str, *, now: float, keep_session: str | None
+        self,
+        user_id: str,
+        password_hash: str,
+        *,
+        now: float,
+        keep_session: str | None,
+        audit: AuditEvent | None = None,
     ) -> User | None:
         """Set a new password; None when the user does not exist.
 
@@ -149,9 +170,12 @@ class UserStore:
                     keep_session or "",
                 )
                 await ChangeLog.record(conn, f"user:{user_id}", now)
+                await record_in(conn, audit)
         return None if row is None else _user(row)
 
-    async def delete(self, user_id: str, *, now: float) -> Sequence[str] | None:
+    async def delete(
+        self, user_id: str, *, now: float, audit: AuditEvent | None = None
+    ) -> Sequence[str] | None:
         """Delete a user with their devices and browser sessions, in one transaction;
         return the ids of the devices deleted, or None when the user did not exist.
 
@@ -166,6 +190,7 @@ class UserStore:
             device_ids = [str(r["id"]) for r in rows]
             for entity in (f"user:{user_id}", *(f"device:{d}" for d in device_ids)):
                 await ChangeLog.record(conn, entity, now)
+            await record_in(conn, audit)
         return device_ids
 
     async def _keep_an_admin(self, conn: Connection, user_id: str) -> None:
