@@ -11,8 +11,15 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
 
+from zenml_server.storage.availability import Availability
+
 Row = Mapping[str, Any]
 Dialect = Literal["sqlite", "postgresql"]
+
+# What ``Database.listen`` yields besides payloads (no NOTIFY payload can hold a NUL).
+LISTEN_CONNECTED = ""  # (re)connected: changes made while not listening are unknown
+LISTEN_ALIVE = "\x00alive"  # an idle connection passed its heartbeat
+LISTEN_LOST = "\x00lost"  # the connection failed; reconnecting
 
 
 class Connection(Protocol):
@@ -46,6 +53,9 @@ class Database(Connection, Protocol):
     @property
     def dialect(self) -> Dialect: ...
 
+    # Whether the database answered the last statement; logs when that changes.
+    availability: Availability
+
     def transaction(self) -> AbstractAsyncContextManager[Connection]: ...
 
     async def close(self) -> None: ...
@@ -55,7 +65,8 @@ class Database(Connection, Protocol):
         ...
 
     def listen(self, channel: str) -> AsyncIterator[str]:
-        """Payloads notified on ``channel`` by any process (PostgreSQL); SQLite yields none."""
+        """Payloads notified on ``channel`` by any process, and the LISTEN_* markers above
+        (PostgreSQL; never raises, reconnects by itself). SQLite yields nothing."""
         ...
 
     async def notify(self, channel: str, payload: str) -> None:
