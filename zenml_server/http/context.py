@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sys
 import uuid
@@ -21,6 +20,7 @@ from zenml_server.services.device_flow import DeviceFlow
 from zenml_server.services.devices import DeviceAdmin
 from zenml_server.services.housekeeping import Housekeeping
 from zenml_server.services.last_used import LastUsed
+from zenml_server.services.loops import Loops
 from zenml_server.services.passwords import Passwords
 from zenml_server.services.revocation import CredentialCache, Revocations
 from zenml_server.services.service_accounts import ServiceAccounts
@@ -36,6 +36,12 @@ CHANGE_POLL_INTERVAL = 0.25
 LAST_USED_FLUSH_INTERVAL = 30.0
 HOUSEKEEPING_INTERVAL = 60.0
 CHANGE_LOG_RETENTION = 3600.0
+SHUTDOWN_TASKS_TIMEOUT = 10.0
+# How long each background loop may go without a good round before /ready answers 503.
+CHANGE_POLL_BOUND = 15.0
+LISTEN_BOUND = 30.0  # heartbeats every 5 s (storage/postgres.py)
+LAST_USED_FLUSH_BOUND = 4 * LAST_USED_FLUSH_INTERVAL
+HOUSEKEEPING_BOUND = 5 * HOUSEKEEPING_INTERVAL
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,8 @@ class Services:
     device_flow: DeviceFlow
     devices: DeviceAdmin
     service_accounts: ServiceAccounts
+    # The background loops' health, read by /ready and /metrics.
+    loops: Loops
 
 
 async def build_services(app: web.Application, store: Store) -> Services:
@@ -88,6 +96,7 @@ async def build_services(app: web.Application, store: Store) -> Services:
         device_flow=DeviceFlow(wiring),
         devices=DeviceAdmin(wiring),
         service_accounts=ServiceAccounts(wiring),
+        loops=Loops(clock, store.db.availability),
     )
 
 
@@ -116,20 +125,21 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
         )
         if created is not None:
             _announce_admin(created.user.name, created.generated_password)
+        wiring, loops = services.wiring, services.loops
         tasks = _start(
-            services.wiring.revocations.poll_changes(CHANGE_POLL_INTERVAL),
-            services.wiring.last_used.run(LAST_USED_FLUSH_INTERVAL),
-            services.wiring.housekeeping.run(HOUSEKEEPING_INTERVAL),
+            wiring.revocations.poll_changes(loops, CHANGE_POLL_INTERVAL, CHANGE_POLL_BOUND),
+            wiring.last_used.run(loops, LAST_USED_FLUSH_INTERVAL, LAST_USED_FLUSH_BOUND),
+            wiring.housekeeping.run(loops, HOUSEKEEPING_INTERVAL, HOUSEKEEPING_BOUND),
         )
         if store.db.dialect == "postgresql":
-            tasks += _start(services.wiring.revocations.listen())
+            tasks += _start(wiring.revocations.listen(loops, LISTEN_BOUND))
         yield
     finally:
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            # Bounded: a task stuck on a dead database must not hold the shutdown forever.
+            await asyncio.wait(tasks, timeout=SHUTDOWN_TASKS_TIMEOUT)
         if services is not None:
             services.passwords.close()
         if opened_store:

@@ -24,12 +24,17 @@ class Availability:
         # Assumed up until a statement says otherwise; read on the hot path, so a plain bool.
         self.up = True
         self._lost_at = 0.0
+        self._closing = False
         self._back = asyncio.Event()
         self._back.set()
 
+    def closing(self) -> None:
+        """The process closes its connections: failures from now on are not an outage."""
+        self._closing = True
+
     def lost(self, reason: str) -> None:
         """A statement failed because the database is unavailable."""
-        if not self.up:
+        if not self.up or self._closing:
             return
         self.up = False
         self._lost_at = self._monotonic()

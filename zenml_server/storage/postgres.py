@@ -28,6 +28,8 @@ log = logging.getLogger("zenml_server.database")
 # How often an idle LISTEN connection is checked (a dead peer does not always reset the socket).
 LISTEN_HEARTBEAT_SECONDS = 5.0
 _LISTEN_MAX_BACKOFF = 2.0
+# A graceful close waits for the server to acknowledge; a dead server never does.
+_CLOSE_TIMEOUT_SECONDS = 5.0
 
 
 async def _keep_session(conn: Any) -> None:
@@ -35,6 +37,14 @@ async def _keep_session(conn: Any) -> None:
     only ever SET LOCAL, advisory locks are transaction-scoped, LISTEN has its own
     connection), so asyncpg's reset query would be a wasted round trip per statement.
     asyncpg still rolls back any transaction left open."""
+
+
+def _raise_if_cancelled() -> None:
+    # A cancellation that arrives as an awaited call completes can be lost inside asyncpg's
+    # connect or Python 3.11's wait_for; a loop that retries forever must look for itself.
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def _terminate(conn: Any) -> None:
@@ -116,7 +126,12 @@ class PostgresDatabase:
         return cls(pool, dsn)
 
     async def close(self) -> None:
-        await self._pool.close()
+        """Close the pool gracefully, or at once when the database does not let it."""
+        self.availability.closing()
+        try:
+            await asyncio.wait_for(self._pool.close(), _CLOSE_TIMEOUT_SECONDS)
+        except TimeoutError:
+            self._pool.terminate()
 
     async def ping(self) -> None:
         await self.fetchval("SELECT 1")
@@ -195,9 +210,11 @@ class PostgresDatabase:
 
         delay = 0.1
         while True:
+            _raise_if_cancelled()
             conn: Any = None
             try:
                 conn = await asyncpg.connect(self._dsn, timeout=5)
+                conn.add_termination_listener(lambda _conn: queue.put_nowait(LISTEN_LOST))
                 await conn.add_listener(channel, on_notify)
                 self.availability.answered()
                 delay = 0.1
@@ -209,6 +226,8 @@ class PostgresDatabase:
                         await conn.fetchval("SELECT 1", timeout=5)
                         yield LISTEN_ALIVE
                         continue
+                    if payload == LISTEN_LOST:
+                        raise ConnectionResetError("the LISTEN connection was closed")
                     yield payload
             except Exception as exc:
                 if is_unavailable(exc):

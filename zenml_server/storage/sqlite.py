@@ -117,6 +117,7 @@ class SqliteDatabase:
         return cls(conns[0], conns[1])
 
     async def close(self) -> None:
+        self.availability.closing()
         for conn in self._raw:
             await conn.close()
 
