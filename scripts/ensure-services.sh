@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure what the tests need outside Python is there: PostgreSQL answering on
-# 127.0.0.1:5432 and Debian's chromium for the browser tests. Needs root to install or start
+# 127.0.0.1:5432, Debian's chromium for the browser tests and Debian's nginx for the replica
+# suite (which starts its own nginx and its own PostgreSQL instance; nothing here is started). Needs root to install or start
 # them; without root it says what is missing and the test run skips (or, in CI, fails) those tests.
 set -euo pipefail
 
@@ -28,4 +29,10 @@ if [ ! -x /usr/bin/chromium ]; then
   echo "Installing Debian's chromium for the browser tests"
   (as_root apt-get update -q && as_root apt-get install -y -q chromium) >/dev/null \
     || echo "warning: could not install chromium"
+fi
+
+if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null; then
+  echo "Installing Debian's nginx for the replica suite"
+  (as_root apt-get update -q && as_root apt-get install -y -q nginx) >/dev/null \
+    || echo "warning: could not install nginx"
 fi
