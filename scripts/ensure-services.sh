@@ -31,6 +31,14 @@ if [ ! -x /usr/bin/chromium ]; then
     || echo "warning: could not install chromium"
 fi
 
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "Installing node and npm for the OpenID provider the federation tests run"
+  (as_root apt-get update -q && as_root apt-get install -y -q nodejs npm) >/dev/null \
+    || echo "warning: could not install node and npm"
+fi
+# The pinned OpenID provider, cached outside the clone (the tests would install it otherwise).
+"$(dirname "$0")/oidc-provider.sh" >/dev/null || echo "warning: could not install the OpenID provider"
+
 if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null; then
   echo "Installing Debian's nginx for the replica suite"
   (as_root apt-get update -q && as_root apt-get install -y -q nginx) >/dev/null \

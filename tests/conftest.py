@@ -32,6 +32,9 @@ PG_ADMIN_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 _TABLES = (
+    "exchanged_subject_tokens",
+    "trust_policies",
+    "user_identities",
     "api_keys",
     "service_accounts",
     "devices",

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,23 @@ def default_database_url() -> str:
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class SsoProvider:
+    """One OpenID Connect provider people may log in to the web pages with."""
+
+    name: str
+    issuer: str
+    client_id: str
+    client_secret: str = field(repr=False)
+    display_name: str
+    scopes: tuple[str, ...] = ("openid", "profile", "email")
+    # The first of these claims the ID token (or userinfo) carries names a new user.
+    username_claims: tuple[str, ...] = ("preferred_username", "email")
+    groups_claim: str = "groups"
+    # When set, admin rights follow membership of this group at every login.
+    admin_group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,9 @@ class Settings:
     revocation_cache_ttl_seconds: float = 5.0
     rate_limit_scale: float = 1.0
     log_level: str = "INFO"
+    token_exchange_expire_minutes: int = 15
+    sso_providers: tuple[SsoProvider, ...] = ()
+    password_login: bool = True
 
     def __repr__(self) -> str:
         shown = []
@@ -85,7 +107,7 @@ class Settings:
         return cls(**values)
 
 
-_SECRET_FIELDS = {"admin_password", "jwt_secret_key"}
+_SECRET_FIELDS = {"admin_password", "jwt_secret_key"}  # (SSO client secrets: repr=False)
 
 
 def mask_url(url: str) -> str:
@@ -173,6 +195,88 @@ def _secret(raw: str) -> str:
     return raw
 
 
+def _boolean(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+_PROVIDER_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_PROVIDER_KEYS = {
+    "name",
+    "issuer",
+    "client_id",
+    "client_secret",
+    "display_name",
+    "scopes",
+    "username_claims",
+    "groups_claim",
+    "admin_group",
+}
+
+
+def _strings(entry: dict[str, Any], key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    value = entry.get(key, list(default))
+    if isinstance(value, str):
+        value = value.split()
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{key} must be a list of strings")
+    return tuple(value)
+
+
+def _sso_provider(entry: Any) -> SsoProvider:
+    if not isinstance(entry, dict):
+        raise ValueError("each provider must be a JSON object")
+    unknown = set(entry) - _PROVIDER_KEYS
+    if unknown:
+        raise ValueError(f"unknown provider field(s): {', '.join(sorted(unknown))}")
+    for key in ("name", "issuer", "client_id", "client_secret"):
+        if not isinstance(entry.get(key), str) or not entry[key]:
+            raise ValueError(f"each provider needs a {key}")
+    name = entry["name"]
+    if not _PROVIDER_NAME.match(name):
+        raise ValueError(f"provider name {name!r}: 1-32 lower-case letters, digits or '-'")
+    issuer = entry["issuer"]
+    if not issuer.startswith("https://") and not issuer.startswith(
+        ("http://127.0.0.1", "http://localhost", "http://[::1]")
+    ):
+        raise ValueError(f"provider {name}: the issuer must be an https:// URL")
+    scopes = _strings(entry, "scopes", ("openid", "profile", "email"))
+    if "openid" not in scopes:
+        raise ValueError(f"provider {name}: scopes must include openid")
+    for key in ("display_name", "groups_claim", "admin_group"):
+        if key in entry and not isinstance(entry[key], str):
+            raise ValueError(f"provider {name}: {key} must be a string")
+    return SsoProvider(
+        name=name,
+        issuer=entry["issuer"],
+        client_id=entry["client_id"],
+        client_secret=entry["client_secret"],
+        display_name=entry.get("display_name") or name,
+        scopes=scopes,
+        username_claims=_strings(entry, "username_claims", ("preferred_username", "email")),
+        groups_claim=entry.get("groups_claim") or "groups",
+        admin_group=entry.get("admin_group") or None,
+    )
+
+
+def _sso_providers(raw: str) -> tuple[SsoProvider, ...]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise ValueError("expected a JSON list of providers (see docs/settings.md)") from None
+    if not isinstance(value, list):
+        raise ValueError("expected a JSON list of providers (see docs/settings.md)")
+    providers = tuple(_sso_provider(entry) for entry in value)
+    names = [p.name for p in providers]
+    if len(set(names)) != len(names):
+        raise ValueError("two providers have the same name")
+    return providers
+
+
 SPECS: dict[str, Callable[[str], Any]] = {
     "database_url": _database_url,
     "host": _text,
@@ -194,4 +298,7 @@ SPECS: dict[str, Callable[[str], Any]] = {
     "revocation_cache_ttl_seconds": _positive_float,
     "rate_limit_scale": _positive_float,
     "log_level": _log_level,
+    "token_exchange_expire_minutes": _positive_int,
+    "sso_providers": _sso_providers,
+    "password_login": _boolean,
 }

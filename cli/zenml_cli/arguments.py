@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+import difflib
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from zenml_cli.errors import CLIError
 
@@ -15,6 +17,68 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         raise CLIError(f"{message} (see `{self.prog} --help`)", exit_code=USAGE_ERROR)
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """A mistyped command or choice names the nearest one (``did you mean 'status'?``)."""
+        choices = action.choices
+        if choices is None or value in choices:
+            return
+        names = [str(choice) for choice in choices]
+        close = difflib.get_close_matches(str(value), names, n=1, cutoff=0.6)
+        what = "command" if isinstance(action, argparse._SubParsersAction) else "choice"
+        hint = f"; did you mean {close[0]!r}?" if close else f" (choose from {', '.join(names)})"
+        raise argparse.ArgumentError(action, f"unknown {what} {value!r}{hint}")
+
+
+def add_command(
+    subparsers: argparse._SubParsersAction[Any],
+    name: str,
+    *,
+    help: str,
+    example: str | Sequence[str],
+    aliases: Sequence[str] = (),
+    description: str | None = None,
+) -> Parser:
+    """A sub-command whose ``--help`` has a description and at least one example line."""
+    examples = [example] if isinstance(example, str) else list(example)
+    parser: Parser = subparsers.add_parser(
+        name,
+        aliases=list(aliases),
+        help=help,
+        description=description or (help[:1].upper() + help[1:] + "."),
+        epilog="Example:\n" + "\n".join(f"  {line}" for line in examples),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
+def add_group(
+    subparsers: argparse._SubParsersAction[Any],
+    name: str,
+    *,
+    help: str,
+    example: str | Sequence[str],
+    aliases: Sequence[str] = (),
+    dest: str = "action",
+    positionals: Sequence[tuple[str, str, str]] = (),
+) -> tuple[Parser, argparse._SubParsersAction[Any]]:
+    """A command with its own sub-commands; run bare, it prints its help.
+
+    ``positionals`` (dest, metavar, help) come before the sub-command, as in
+    ``zenml service-account api-key ACCOUNT rotate KEY``.
+    """
+    group = add_command(subparsers, name, help=help, example=example, aliases=aliases)
+    for dest_name, metavar, text in positionals:
+        group.add_argument(dest_name, metavar=metavar, help=text)
+    group.set_defaults(handler=lambda rt, args: print_help(rt, group))
+    sub = group.add_subparsers(dest=dest, metavar="ACTION")
+    return group, sub
+
+
+def print_help(rt: Any, parser: argparse.ArgumentParser) -> int:
+    """``zenml`` (or a command group) given alone: its help on stdout, exit 0."""
+    rt.out(parser.format_help().rstrip())
+    return 0
 
 
 _TRUE = {"true", "yes", "1", "on"}

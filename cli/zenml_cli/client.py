@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from zenml_cli import oidc
 from zenml_cli.config import Config, Credentials, format_timestamp
 from zenml_cli.errors import ApiError, CLIError
 from zenml_cli.transport import Response, raise_for_status, send
@@ -65,6 +66,11 @@ def login_with_password(url: str, username: str, password: str, now: datetime) -
     return _login(url, form, now, refused="the server rejected the username or password")
 
 
+def login_with_form(url: str, form: dict[str, str], now: datetime, *, refused: str) -> Token:
+    """POST a token request; a 400/401 becomes one line starting with ``refused``."""
+    return _login(url, form, now, refused=refused)
+
+
 def _login(url: str, form: dict[str, str], now: datetime, *, refused: str) -> Token:
     response = send("POST", url + LOGIN_PATH, form=form)
     if response.status in (400, 401):
@@ -84,11 +90,13 @@ class Client:
         *,
         config: Config | None,
         now: Callable[[], datetime],
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.url = url
         self.credentials = credentials
         self._config = config
         self._now = now
+        self._env = env or {}
 
     @property
     def stored(self) -> bool:
@@ -97,8 +105,10 @@ class Client:
 
     @property
     def refreshable(self) -> bool:
-        return (self.credentials.kind == "api_key" and bool(self.credentials.api_key)) or (
-            self.credentials.kind == "password" and bool(self.credentials.password)
+        return (
+            (self.credentials.kind == "api_key" and bool(self.credentials.api_key))
+            or (self.credentials.kind == "password" and bool(self.credentials.password))
+            or self.credentials.kind == "oidc"
         )
 
     def _refresh(self) -> None:
@@ -107,6 +117,10 @@ class Client:
             token = login_with_api_key(self.url, creds.api_key, self._now())
         elif creds.kind == "password" and creds.username and creds.password:
             token = login_with_password(self.url, creds.username, creds.password, self._now())
+        elif creds.kind == "oidc":
+            # The platform's token is read (or fetched) again: it may have been rotated.
+            access_token, expires_at = oidc.login_with_oidc(self.url, creds, self._env, self._now())
+            token = Token(access_token, expires_at)
         else:
             return
         creds.access_token = token.access_token
@@ -147,6 +161,14 @@ class Client:
             try:
                 raise_for_status(response)
             except ApiError as error:
+                if "locked" in error.message:
+                    raise ApiError(
+                        f"{error.message.rstrip('.')}, so {self.url} refuses this CLI's login; "
+                        "unlock it from another login (`zenml authorized-device unlock ID`) or "
+                        f"run `zenml connect --url {self.url}` to log in as a new device",
+                        status=401,
+                        code=error.code,
+                    ) from None
                 raise ApiError(
                     f"the server refused your credentials ({error.message}); "
                     f"run `zenml connect --url {self.url}` again",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import urllib.parse
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
@@ -25,7 +26,7 @@ ENV_CONFIG_PATH = "ZENML_CONFIG_PATH"
 ENV_STORE_URL = "ZENML_STORE_URL"
 ENV_STORE_API_KEY = "ZENML_STORE_API_KEY"
 
-CredentialKind = Literal["device", "api_key", "password"]
+CredentialKind = Literal["device", "api_key", "password", "oidc"]
 
 
 def default_config_dir(env: Mapping[str, str]) -> Path:
@@ -37,10 +38,34 @@ def default_config_dir(env: Mapping[str, str]) -> Path:
 
 
 def normalize_url(url: str) -> str:
-    """The key credentials are stored under: no trailing slash, scheme required."""
+    """The key credentials are stored under: ``scheme://host[:port]``, no trailing slash.
+
+    Raises CLIError naming what is wrong with the URL itself: no http(s) scheme, no host,
+    brackets that do not close, a port outside 1-65535, a user name or password in it, or a
+    path, query or fragment (the server's base URL has none).
+    """
     url = url.strip().rstrip("/")
     if not url.startswith(("http://", "https://")):
         raise CLIError(f"expected a server URL starting with http:// or https://, got {url!r}")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        if "Port" in str(exc) or "port" in str(exc):
+            raise CLIError(f"the port in {url!r} is not a number from 1 to 65535") from None
+        raise CLIError(f"{url!r} is not a valid URL ({exc})") from None
+    if parts.username is not None or parts.password is not None:
+        raise CLIError(
+            "the URL holds a user name or password; give the server URL without them "
+            "(you log in through the browser or with --api-key)"
+        )
+    if not parts.hostname:
+        raise CLIError(f"{url!r} has no host name")
+    if port == 0:
+        raise CLIError(f"the port in {url!r} is not a number from 1 to 65535")
+    if parts.path or parts.query or parts.fragment:
+        base = f"{parts.scheme}://{parts.netloc}"
+        raise CLIError(f"give the server's base URL without a path, like {base} (not {url!r})")
     return url
 
 
@@ -50,7 +75,8 @@ class Credentials:
 
     ``kind`` says how the token was obtained: ``device`` (browser approval, or ``zenml up``
     approving itself), ``api_key`` (the key is kept so the token can be refreshed) or
-    ``password`` (a password login held in memory only; the CLI stores none).
+    ``password`` (a password login held in memory only; the CLI stores none) or ``oidc``
+    (a platform's OIDC token exchanged for a token: only where it is read from is kept).
     """
 
     kind: CredentialKind
@@ -60,6 +86,9 @@ class Credentials:
     api_key: str | None = None
     username: str | None = None
     password: str | None = None
+    oidc_token_file: str | None = None
+    oidc_token_env: str | None = None
+    oidc_audience: str | None = None
 
     def expired(self, now: datetime, margin_seconds: int = 30) -> bool:
         """True when there is no token or it expires within ``margin_seconds``."""
@@ -168,7 +197,12 @@ class Config:
     def credentials(self, url: str) -> Credentials | None:
         """The stored credentials for ``url``, or None."""
         data = self.servers().get(normalize_url(url))
-        if not isinstance(data, dict) or data.get("kind") not in ("device", "api_key", "password"):
+        if not isinstance(data, dict) or data.get("kind") not in (
+            "device",
+            "api_key",
+            "password",
+            "oidc",
+        ):
             return None
         return Credentials.from_dict(data)
 
@@ -178,6 +212,37 @@ class Config:
         self.servers()[url] = {k: v for k, v in asdict(credentials).items() if v is not None}
         if activate:
             self._data["active_url"] = url
+        self._save()
+
+    def activate(self, url: str) -> None:
+        """Make ``url`` (whose credentials are stored) the server commands talk to."""
+        self._data["active_url"] = normalize_url(url)
+        self._save()
+
+    def deactivate(self, url: str) -> bool:
+        """Stop talking to ``url`` by default, keeping its credentials; True if it was active."""
+        if self._data.get("active_url") != normalize_url(url):
+            return False
+        self._data.pop("active_url")
+        self._save()
+        return True
+
+    def pending_login(self, url: str) -> dict[str, Any] | None:
+        """A device login started with ``connect --no-wait`` for ``url``, or None."""
+        pending = self._data.get("pending_logins")
+        found = pending.get(normalize_url(url)) if isinstance(pending, dict) else None
+        return found if isinstance(found, dict) else None
+
+    def set_pending_login(self, url: str, login: dict[str, Any] | None) -> None:
+        """Remember (or, with None, forget) a device login still waiting for approval."""
+        pending = self._data.get("pending_logins")
+        if not isinstance(pending, dict):
+            pending = self._data["pending_logins"] = {}
+        if login is None:
+            if pending.pop(normalize_url(url), None) is None:
+                return
+        else:
+            pending[normalize_url(url)] = login
         self._save()
 
     def forget(self, url: str) -> None:

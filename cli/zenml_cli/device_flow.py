@@ -19,6 +19,12 @@ from zenml_cli.transport import ConnectionFailed, Response, raise_for_status, se
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SLOW_DOWN_SECONDS = 5  # RFC 8628 §3.5
 MAX_BACKOFF_SECONDS = 60.0
+<<<<<<< HEAD
+=======
+TRANSIENT_STATUSES = frozenset({502, 503, 504})
+CANCEL_PATH = "/api/v1/device_authorization/cancel"
+CANCEL_TIMEOUT_SECONDS = 5.0
+>>>>>>> main
 
 
 @dataclass(frozen=True)
@@ -58,15 +64,23 @@ def poll(
     *,
     sleep: Callable[[float], None],
     now: Callable[[], datetime],
+    timeout: float | None = None,
 ) -> Token:
     """Poll the token endpoint until the device is approved; raise CLIError when it never is.
 
+<<<<<<< HEAD
     ``slow_down`` adds 5 s to the interval for good (§3.5). A failed connection or any 5xx (a
     stray 500 included: the approval may well have gone through) doubles the wait each time, up
     to a minute, and gives up when the code has expired.
+=======
+    ``slow_down`` adds 5 s to the interval for good (§3.5). A failed connection or a 502/503/504
+    doubles the wait each time, up to a minute, and gives up when the code has expired.
+    With ``timeout`` (seconds), raises TimedOut once that much time has passed unapproved.
+>>>>>>> main
     """
     interval = float(authorization.interval)
     deadline = now() + timedelta(seconds=authorization.expires_in)
+    give_up = None if timeout is None else now() + timedelta(seconds=timeout)
     form = {
         "grant_type": DEVICE_CODE_GRANT,
         "client_id": client_id,
@@ -75,6 +89,8 @@ def poll(
     wait = interval
     failures = 0
     while True:
+        if give_up is not None and now() + timedelta(seconds=wait) > give_up:
+            raise TimedOut(f"no approval within {_seconds(timeout)}")
         sleep(wait)
         try:
             response: Response | None = send("POST", url + LOGIN_PATH, form=form)
@@ -103,13 +119,53 @@ def poll(
         raise CLIError(_refusal(error, description))
 
 
+def _seconds(value: float | None) -> str:
+    seconds = int(value or 0)
+    return f"{seconds // 60} min" if seconds >= 120 and seconds % 60 == 0 else f"{seconds} s"
+
+
+class TimedOut(CLIError):
+    """``--timeout`` passed before anyone approved the login."""
+
+
+def cancel(url: str, client_id: str, authorization: Authorization) -> bool:
+    """Withdraw a pending authorization so its code can no longer be approved.
+
+    ``POST /api/v1/device_authorization/cancel``; True when the server answered 200 (also when
+    there was nothing left to cancel). Never raises: it runs while the CLI is giving up.
+    """
+    form = {"client_id": client_id, "device_code": authorization.device_code}
+    try:
+        response = send("POST", url + CANCEL_PATH, form=form, timeout=CANCEL_TIMEOUT_SECONDS)
+    except CLIError:
+        return False
+    return response.status == 200
+
+
 def _refusal(error: str, description: str) -> str:
-    detail = f" ({description})" if description else ""
+    """One sentence per way a device login can end without a token: what happened, what next."""
+    text = description.lower()
     if error == "access_denied":
+        if "wrong code" in text:
+            return (
+                "this login request was locked after too many wrong codes were typed in the "
+                "browser; run `zenml connect` again for a new code"
+            )
+        if "locked" in text:
+            who = description.rstrip(".")
+            return f"{who}; nothing was stored. Ask whoever locked it, or an admin, to unlock it"
+        if "not active" in text:
+            return "the user who approved this login is deactivated; ask an admin"
         return (
-            "the login was denied in the browser, or this device is locked; "
-            f"nothing was stored{detail}"
+            "the login was denied in the browser; nothing was stored. "
+            "Run `zenml connect` again if that was a mistake"
         )
     if error == "expired_token":
-        return f"the code expired before it was approved; run `zenml connect` again{detail}"
+        return "the code expired before it was approved; run `zenml connect` again"
+    if error == "invalid_grant":
+        return (
+            "the server no longer knows this login request (it expired, was cancelled or was "
+            "used); run `zenml connect` again"
+        )
+    detail = f" ({description})" if description else ""
     return f"the server refused the login: {error or 'unknown error'}{detail}"

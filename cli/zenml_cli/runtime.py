@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TextIO
 
+from zenml_cli import oidc
 from zenml_cli.client import Client
 from zenml_cli.config import (
     ENV_STORE_API_KEY,
@@ -85,6 +86,9 @@ class Runtime:
             return Client(normalize_url(env_url), credentials, config=None, now=self.now)
         if env_key:
             raise CLIError(f"{ENV_STORE_API_KEY} is set but {ENV_STORE_URL} is not; set both")
+        keyless = oidc.from_environment(self.env) if env_url else None
+        if keyless is not None:
+            return Client(normalize_url(env_url), keyless, config=None, now=self.now, env=self.env)
         url = normalize_url(env_url) if env_url else config.active_url
         if url is None:
             raise NotConnected(
@@ -93,7 +97,7 @@ class Runtime:
         stored = config.credentials(url)
         if stored is None:
             raise CLIError(f"no credentials stored for {url}; run `zenml connect --url {url}`")
-        return Client(url, stored, config=config, now=self.now)
+        return Client(url, stored, config=config, now=self.now, env=self.env)
 
     def confirm(self, question: str) -> bool:
         """Ask a yes/no question on stdin; anything but y/yes (or end of input) is no."""

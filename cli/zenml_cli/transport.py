@@ -23,9 +23,14 @@ TIMEOUT_SECONDS = 30.0
 
 
 def user_agent() -> str:
-    """``Host/<hostname> ZenML/<version> Python/<version> OS/<system>``, read by the server."""
+    """``zenml-cli/<v> Host/<hostname> ZenML/<v> Python/<v> OS/<system>``, read by the server
+    (the first part names this client on the approval page)."""
     python = ".".join(str(part) for part in sys.version_info[:3])
-    return f"Host/{socket.gethostname()} ZenML/{__version__} Python/{python} OS/{platform.system()}"
+    host = socket.gethostname()
+    return (
+        f"zenml-cli/{__version__} Host/{host} ZenML/{__version__} Python/{python} "
+        f"OS/{platform.system()}"
+    )
 
 
 @dataclass(frozen=True)

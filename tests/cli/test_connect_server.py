@@ -11,9 +11,9 @@ from tests.servers import free_port
 
 
 def test_status_when_nothing_is_stored(cli: Cli) -> None:
-    """status says 'not connected' and how to connect."""
+    """status says 'not connected' and how to connect, and exits 1 (as `gh auth status`)."""
     result = cli("status")
-    assert result.code == 0
+    assert result.code == 1
     assert "Not connected" in result.out and "zenml connect --url" in result.out
 
 
@@ -30,7 +30,9 @@ def test_status_shows_server_user_and_method(admin_cli: Cli, server: Server) -> 
     result = admin_cli("status")
     assert result.code == 0, result.err
     assert f"Server:        {server.url}" in result.out
-    assert "User:          admin (admin)" in result.out
+    assert "User:          admin\n" in result.out
+    assert "Role:          admin\n" in result.out
+    assert "(admin)" not in result.out
     assert "Auth method:   password" in result.out
     assert "Token expires:" in result.out
 
@@ -95,8 +97,8 @@ def test_device_flow_connects_and_devices_can_be_managed(cli: Cli, server: Serve
     assert (device["id"], device["trusted_device"], device["status"]) == (device_id, True, "active")
     assert device["client_version"] == "0.1.0"
 
-    # The device locks itself: its own token must be refused from then on.
-    locked = cli("device", "lock", device_id)
+    # The device locks itself (after saying yes): its own token is refused from then on.
+    locked = cli("device", "lock", device_id, stdin="y\n")
     assert locked.code == 0, locked.err
     assert f"Locked device {device_id}" in locked.out
     refused = cli("status")

@@ -21,7 +21,8 @@ def _env(config_dir: Path) -> dict[str, str]:
 
 
 def test_console_script_reports_version_and_status(tmp_path: Path) -> None:
-    """`zenml --version` and `zenml status` run as a process and exit 0."""
+    """`zenml --version` runs as a process and exits 0; `zenml status` with nothing stored
+    says so and exits 1."""
     version = subprocess.run(
         [ZENML, "--version"], env=_env(tmp_path), capture_output=True, text=True, check=False
     )
@@ -29,7 +30,7 @@ def test_console_script_reports_version_and_status(tmp_path: Path) -> None:
     status = subprocess.run(
         [ZENML, "status"], env=_env(tmp_path), capture_output=True, text=True, check=False
     )
-    assert status.returncode == 0 and "Not connected" in status.stdout
+    assert status.returncode == 1 and "Not connected" in status.stdout
 
 
 def test_console_script_errors_are_one_line_without_traceback(tmp_path: Path) -> None:

@@ -90,9 +90,9 @@ def test_connection_refused_backs_off_until_the_code_expires() -> None:
 @pytest.mark.parametrize(
     ("error", "message"),
     [
-        ("access_denied", "denied in the browser, or this device is locked"),
-        ("expired_token", "code expired before it was approved"),
-        ("invalid_grant", "refused the login: invalid_grant"),
+        ("access_denied", "^the login was denied in the browser; nothing was stored"),
+        ("expired_token", "^the code expired before it was approved; run `zenml connect` again$"),
+        ("invalid_grant", "^the server no longer knows this login request"),
     ],
 )
 def test_refusals_end_the_loop_with_one_line(error: str, message: str) -> None:
@@ -104,15 +104,17 @@ def test_refusals_end_the_loop_with_one_line(error: str, message: str) -> None:
 
 
 def test_poll_sends_the_device_code_grant_and_user_agent() -> None:
-    """Each poll is the RFC 8628 grant, and every request says who is asking."""
+    """Each poll is the RFC 8628 grant, and every request says who is asking, this client's
+    name first."""
     with scripted_server([(200, TOKEN)]) as server:
         device_flow.poll(server.url, "cid", AUTH, sleep=lambda _: None, now=_now)
     method, path, headers = server.requests[0]
     assert (method, path) == ("POST", "/api/v1/login")
     assert headers["Content-Type"] == "application/x-www-form-urlencoded"
     agent = headers["User-Agent"].split()
-    assert [part.split("/")[0] for part in agent] == ["Host", "ZenML", "Python", "OS"]
-    assert agent[1] == "ZenML/0.1.0"
+    parts = [part.split("/")[0] for part in agent]
+    assert parts == ["zenml-cli", "Host", "ZenML", "Python", "OS"]
+    assert agent[0] == "zenml-cli/0.1.0" and agent[2] == "ZenML/0.1.0"
 
 
 def test_connect_denied_exits_non_zero_and_stores_nothing(tmp_path: Path) -> None:

@@ -27,7 +27,8 @@ def _zenml(*argv: str, config_dir: Path) -> subprocess.CompletedProcess[str]:
 
 def test_up_starts_connects_and_down_stops(tmp_path: Path) -> None:
     """up starts zenml-server on SQLite and connects as a trusted device of the admin, showing
-    the generated password once and storing none; down stops it; up again reuses the login."""
+    the generated password once and storing none; down stops it and disconnects; up again
+    reconnects with the stored login."""
     config_dir = tmp_path / "zenml"
     port = free_port()
     up = _zenml("up", "--port", str(port), config_dir=config_dir)
@@ -41,7 +42,7 @@ def test_up_starts_connects_and_down_stops(tmp_path: Path) -> None:
         assert (config_dir / "local-server.log").exists()
         status = _zenml("status", config_dir=config_dir)
         assert status.returncode == 0, status.stderr
-        assert "User:          admin (admin)" in status.stdout
+        assert "User:          admin\n" in status.stdout
         again = _zenml("up", "--port", str(port), config_dir=config_dir)
         assert again.returncode == 0 and "already running" in again.stdout
         pid = int((config_dir / PID_FILE).read_text())
@@ -49,8 +50,12 @@ def test_up_starts_connects_and_down_stops(tmp_path: Path) -> None:
         down = _zenml("down", config_dir=config_dir)
     assert down.returncode == 0, down.stderr
     assert "Stopped the local zenml-server" in down.stdout
+    assert f"Disconnected from http://127.0.0.1:{port}" in down.stdout
     assert not (config_dir / PID_FILE).exists()
     assert not is_alive(pid)
+    # down disconnected: status no longer points at the stopped server.
+    stopped = _zenml("status", config_dir=config_dir)
+    assert stopped.returncode == 1 and "Not connected" in stopped.stdout, stopped.stderr
 
     restarted = _zenml("up", "--port", str(port), config_dir=config_dir)
     try:
@@ -58,7 +63,7 @@ def test_up_starts_connects_and_down_stops(tmp_path: Path) -> None:
         assert "the login stored earlier" in restarted.stdout
         assert "password" not in restarted.stdout
         status = _zenml("status", config_dir=config_dir)
-        assert "User:          admin (admin)" in status.stdout, status.stdout + status.stderr
+        assert "User:          admin\n" in status.stdout, status.stdout + status.stderr
     finally:
         assert _zenml("down", config_dir=config_dir).returncode == 0
 

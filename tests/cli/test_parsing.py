@@ -122,7 +122,7 @@ def test_up_and_down() -> None:
     [
         "zenml service-account update ci-bot --active maybe",
         "zenml service-account api-key ci-bot rotate default --retain -5",
-        "zenml authorized-device",
+        "zenml authorized-device nonsense",
         "zenml nonsense",
         "zenml up --port 70000",
     ],

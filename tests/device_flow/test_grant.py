@@ -17,6 +17,7 @@ from tests.device_flow.builders import (
     start,
 )
 from zenml_server.domain.clock import ManualClock
+from zenml_server.domain.models import ApprovalVia
 from zenml_server.http.api.tokens import DEVICE_CODE_GRANT
 from zenml_server.http.keys import CLOCK, SERVICES, STORE
 
@@ -276,7 +277,12 @@ async def test_denied_is_access_denied(client: Any, admin_token: str) -> None:
     services = client.app[SERVICES]
     user = await client.app[STORE].users.get_by_name("admin")
     await services.device_flow.decide(
-        user.id, authorization["user_code"], device_id=None, ip="1.2.3.4", approve=False
+        user.id,
+        authorization["user_code"],
+        device_id=None,
+        ip="1.2.3.4",
+        approve=False,
+        via=ApprovalVia.SESSION,
     )
     assert await _error(await poll(client, authorization)) == "access_denied"
 

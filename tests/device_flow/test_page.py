@@ -171,12 +171,12 @@ async def test_expired_code_message(client: Any, clock: ManualClock) -> None:
 
 
 async def test_used_code_message(client: Any) -> None:
-    """A code already approved says it was used; authorizing it again is refused."""
+    """A code already approved says it was used; denying it afterwards is refused."""
     authorization = await start(client)
     await page_login(client)
     page = await _confirm(client, authorization)
     assert (await _decide(client, page, "authorize")).status == 200
-    resp = await _decide(client, page, "authorize")
+    resp = await _decide(client, page, "deny")
     assert resp.status == 409 and "already used" in await resp.text()
     resp = await client.get(_path(authorization))
     assert resp.status == 409

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from zenml_server.domain.models import Device, DeviceStatus, User
+from zenml_server.domain.models import ApprovalVia, Device, DeviceStatus, LockedBy, User
 from zenml_server.domain.secrets import digest, new_token, new_user_code
 from zenml_server.storage.devices import DeviceMetadata
 from zenml_server.storage.store import Store
@@ -260,11 +260,13 @@ async def test_lock_and_unlock_an_active_device(store: Store) -> None:
     """Lock makes an active device locked; unlock makes it active again; both are logged."""
     user = await make_user(store)
     device = await make_active(store, user)
-    locked = await store.devices.set_locked(device.id, True, NOW + 5)
-    assert locked is not None and locked.status is DeviceStatus.LOCKED and locked.updated == NOW + 5
+    changed = await store.devices.set_locked(device.id, True, NOW + 5)
+    assert changed is not None
+    locked, also_locked = changed
+    assert also_locked == [] and locked.status is DeviceStatus.LOCKED and locked.updated == NOW + 5
     assert locked.approved and locked.user_name == "alice"
-    unlocked = await store.devices.set_locked(device.id, False, NOW + 6)
-    assert unlocked is not None and unlocked.status is DeviceStatus.ACTIVE
+    changed = await store.devices.set_locked(device.id, False, NOW + 6)
+    assert changed is not None and changed[0].status is DeviceStatus.ACTIVE
     assert (await changes(store)).count(f"device:{device.id}") == 2
 
 
@@ -284,14 +286,14 @@ async def test_unlock_never_makes_an_unapproved_device_usable(store: Store) -> N
     }
     for device_id, status in expected.items():
         await store.devices.set_locked(device_id, True, NOW)
-        unlocked = await store.devices.set_locked(device_id, False, NOW)
-        assert unlocked is not None and unlocked.status is status, device_id
+        changed = await store.devices.set_locked(device_id, False, NOW)
+        assert changed is not None and changed[0].status is status, device_id
     # a device locked by wrong codes before approval comes back pending, not active
     for _ in range(3):
         await store.devices.count_failed_attempt(max_attempts=3, now=NOW, device_id=pending.id)
-    unlocked = await store.devices.set_locked(pending.id, False, NOW)
-    assert unlocked is not None and unlocked.status is DeviceStatus.PENDING
-    assert not unlocked.approved
+    changed = await store.devices.set_locked(pending.id, False, NOW)
+    assert changed is not None and changed[0].status is DeviceStatus.PENDING
+    assert not changed[0].approved
 
 
 async def test_unlock_of_unlocked_device_changes_nothing(store: Store) -> None:
@@ -299,13 +301,13 @@ async def test_unlock_of_unlocked_device_changes_nothing(store: Store) -> None:
     user = await make_user(store)
     device = await make_active(store, user)
     again = await store.devices.set_locked(device.id, False, NOW)
-    assert again is not None and again.status is DeviceStatus.ACTIVE
+    assert again is not None and again[0].status is DeviceStatus.ACTIVE
 
 
 async def test_set_locked_and_delete_unknown(store: Store) -> None:
-    """set_locked() is None and delete() False for an unknown id; nothing is logged."""
+    """set_locked() and delete() are None for an unknown id; nothing is logged."""
     assert await store.devices.set_locked("missing", True, NOW) is None
-    assert await store.devices.delete("missing", NOW) is False
+    assert await store.devices.delete("missing", NOW) is None
     assert await changes(store) == []
 
 
@@ -313,7 +315,7 @@ async def test_delete_removes_and_logs(store: Store) -> None:
     """delete() removes the device and logs the change."""
     user = await make_user(store)
     device = await make_active(store, user)
-    assert await store.devices.delete(device.id, NOW) is True
+    assert await store.devices.delete(device.id, NOW) == []
     assert await store.devices.get(device.id) is None
     assert await changes(store) == [f"device:{device.id}"]
 
@@ -348,3 +350,79 @@ async def test_prune_deletes_only_expired_unapproved(store: Store) -> None:
     left = {d.id for d in (await store.devices.list())[0]}
     assert left == {old_verified.id, fresh.id, active.id}
     assert old_pending.id not in left
+
+
+async def _approved_by(store: Store, user: User, parent: Device | None) -> Device:
+    """A device approved by ``parent``'s token (first hand when None), token collected."""
+    device = await make_device(store)
+    await store.devices.decide(
+        device.id,
+        user_id=user.id,
+        approve=True,
+        trusted=False,
+        now=NOW,
+        via=ApprovalVia.PASSWORD if parent is None else ApprovalVia.DEVICE,
+        by_device_id=None if parent is None else parent.id,
+    )
+    async with store.db.transaction() as conn:
+        active = await store.devices.activate(conn, device.id, token_expires=NOW + 60, now=NOW)
+    assert active is not None
+    return active
+
+
+async def test_lock_cascades_transitively_in_one_change(store: Store) -> None:
+    """Locking a device locks everything it approved, and what those approved, in the same
+    transaction (each logged); siblings of the root stay as they were."""
+    user = await make_user(store)
+    root = await _approved_by(store, user, None)
+    child = await _approved_by(store, user, root)
+    grandchild = await _approved_by(store, user, child)
+    sibling = await _approved_by(store, user, None)
+    changed = await store.devices.set_locked(root.id, True, NOW + 1, by=LockedBy.ADMIN)
+    assert changed is not None
+    locked, also_locked = changed
+    assert locked.locked_by is LockedBy.ADMIN and locked.locked_because_of is None
+    assert {d.id for d in also_locked} == {child.id, grandchild.id}
+    for device in also_locked:
+        assert device.status is DeviceStatus.LOCKED and device.locked_by is LockedBy.ADMIN
+        assert device.locked_because_of == root.id
+    assert (await store.devices.get(sibling.id)).status is DeviceStatus.ACTIVE  # type: ignore[union-attr]
+    assert set(await changes(store)) >= {f"device:{d}" for d in (root.id, child.id, grandchild.id)}
+
+
+async def test_admin_cascade_takes_over_an_owner_lock(store: Store) -> None:
+    """An admin's lock also takes over a lock the owner set on an approved device, so only an
+    admin lifts it; an owner's cascade leaves other locks alone."""
+    user = await make_user(store)
+    root = await _approved_by(store, user, None)
+    child = await _approved_by(store, user, root)
+    await store.devices.set_locked(child.id, True, NOW, by=LockedBy.OWNER)
+    changed = await store.devices.set_locked(root.id, True, NOW, by=LockedBy.OWNER)
+    assert changed is not None and changed[1] == []
+    changed = await store.devices.set_locked(root.id, True, NOW, by=LockedBy.ADMIN)
+    assert changed is not None and [d.id for d in changed[1]] == [child.id]
+    assert changed[1][0].locked_by is LockedBy.ADMIN
+
+
+async def test_delete_locks_what_it_approved(store: Store) -> None:
+    """delete() locks the devices the deleted one approved and returns them."""
+    user = await make_user(store)
+    root = await _approved_by(store, user, None)
+    child = await _approved_by(store, user, root)
+    also_locked = await store.devices.delete(root.id, NOW)
+    assert also_locked is not None and [d.id for d in also_locked] == [child.id]
+    assert also_locked[0].locked_by is LockedBy.OWNER
+
+
+async def test_client_logged_in_before(store: Store) -> None:
+    """A computer (client_id) has logged in before when another of its devices of this user
+    collected a token; pending ones and other users' do not count."""
+    user = await make_user(store)
+    other = await make_user(store, "bob")
+    fresh = await make_device(store)
+    assert not await store.devices.client_logged_in_before(user.id, CLIENT, fresh.id)
+    await make_active(store, other)
+    assert not await store.devices.client_logged_in_before(user.id, CLIENT, fresh.id)
+    await make_active(store, user)
+    assert await store.devices.client_logged_in_before(user.id, CLIENT, fresh.id)
+    assert not await store.devices.client_logged_in_before(user.id, "another", fresh.id)

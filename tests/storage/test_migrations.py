@@ -17,9 +17,11 @@ async def test_fresh_store_is_fully_migrated(store: Store) -> None:
 
 
 async def test_migrations_are_numbered_without_gaps(engine: str) -> None:
-    """Each engine sees migrations 1..N, in order."""
+    """Each engine sees migrations from 1, in increasing order, each number once (numbers are
+    handed out to parallel branches in blocks, so gaps between blocks are fine)."""
     versions = [m.version for m in available(engine)]
-    assert versions == list(range(1, len(versions) + 1))
+    assert versions[0] == 1
+    assert versions == sorted(set(versions))
 
 
 async def test_migrating_keeps_existing_data(tmp_path: object) -> None:

@@ -26,6 +26,15 @@ class InvalidCredentials(DomainError):
     """Credentials are missing, malformed, unknown, expired or revoked (never says which)."""
 
 
+class NotPermitted(DomainError):
+    """The caller is known and may see the thing, but this credential may not do this to it."""
+
+
+class CredentialLocked(InvalidCredentials):
+    """A genuine device token whose device is locked: its holder is told so (not only
+    "not authenticated"), since saying it reveals nothing the holder of the token lacks."""
+
+
 class InvalidInput(DomainError):
     """A value is of the wrong shape or out of range."""
 
@@ -40,3 +49,7 @@ class RateLimited(DomainError):
 
 class StorageUnavailable(DomainError):
     """The database does not answer; the request may succeed later."""
+
+
+class ProviderUnavailable(DomainError):
+    """An OpenID provider did not answer, or answered with something unusable."""

@@ -41,6 +41,22 @@ class DeviceStatus(enum.StrEnum):
     EXPIRED = "expired"
 
 
+class ApprovalVia(enum.StrEnum):
+    """How the approver of a device was logged in when they approved it."""
+
+    SESSION = "session"  # a browser session (the approval page)
+    PASSWORD = "password"  # noqa: S105 - a token from a password login (not a secret)
+    DEVICE = "device"  # another device's token (``approved_by_device_id``)
+
+
+class LockedBy(enum.StrEnum):
+    """Who locked a device: its owner, an admin (only an admin may lift it), or wrong codes."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    WRONG_CODES = "wrong_codes"
+
+
 @dataclass(frozen=True, slots=True)
 class Device:
     """One device authorization and, once approved, the device it authorizes."""
@@ -66,6 +82,13 @@ class Device:
     # True once a user approved it (status verified/active, or locked after approval).
     approved: bool = False
     user_name: str | None = None
+    approved_via: ApprovalVia | None = None
+    approved_by_device_id: str | None = None
+    locked_by: LockedBy | None = None
+    # The device whose lock or deletion locked this one (it approved this one, or an ancestor).
+    locked_because_of: str | None = None
+    # The client program and version the device reported, e.g. ``zenml-cli 0.4.0``.
+    client_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

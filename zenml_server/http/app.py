@@ -11,14 +11,15 @@ from aiohttp import web
 
 from zenml_server.domain.clock import Clock, SystemClock
 from zenml_server.http import observability, openapi_doc
+from zenml_server.http.api import device_cancel, health, tokens, users
 from zenml_server.http.api import device_flow as device_flow_api
 from zenml_server.http.api import devices as devices_api
-from zenml_server.http.api import health, tokens, users
 from zenml_server.http.api import service_accounts as service_accounts_api
+from zenml_server.http.api import trust_policies as trust_policies_api
 from zenml_server.http.context import services_context
 from zenml_server.http.errors import error_middleware
 from zenml_server.http.keys import CLOCK, SETTINGS, STORE
-from zenml_server.http.pages import device_verify, login
+from zenml_server.http.pages import device_verify, login, sso
 from zenml_server.http.pages import devices as devices_pages
 from zenml_server.http.pages import service_accounts as service_accounts_pages
 from zenml_server.settings import Settings
@@ -50,11 +51,14 @@ def create_app(
         tokens,
         users,
         device_flow_api,
+        device_cancel,
         devices_api,
         service_accounts_api,
+        trust_policies_api,
         openapi_doc,
         observability,
         login,
+        sso,
         device_verify,
         devices_pages,
         service_accounts_pages,

@@ -6,7 +6,7 @@ import ipaddress
 
 from aiohttp import web
 
-from zenml_server.domain.errors import InvalidCredentials
+from zenml_server.domain.errors import CredentialLocked, InvalidCredentials
 from zenml_server.domain.models import Principal
 from zenml_server.http.errors import ForbiddenError, Unauthorized
 from zenml_server.http.keys import PRINCIPAL, SERVICES, SETTINGS
@@ -34,6 +34,8 @@ async def require_principal(request: web.Request) -> Principal:
         raise Unauthorized("not authenticated", headers=_CHALLENGE)
     try:
         principal: Principal = await request.app[SERVICES].wiring.auth.authenticate(token)
+    except CredentialLocked as exc:
+        raise Unauthorized(exc.message, headers=_CHALLENGE) from None
     except InvalidCredentials:
         raise Unauthorized("not authenticated", headers=_CHALLENGE) from None
     request[PRINCIPAL] = principal

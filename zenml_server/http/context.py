@@ -15,16 +15,21 @@ from aiohttp import web
 from zenml_server import __version__
 from zenml_server.domain.secrets import new_token
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS, STORE
+from zenml_server.http.provider_client import ProviderClient
 from zenml_server.services.auth import Authenticator
 from zenml_server.services.device_flow import DeviceFlow
 from zenml_server.services.devices import DeviceAdmin
 from zenml_server.services.housekeeping import Housekeeping
 from zenml_server.services.last_used import LastUsed
 from zenml_server.services.loops import Loops
+from zenml_server.services.oidc import OidcProviders
 from zenml_server.services.passwords import Passwords
 from zenml_server.services.revocation import CredentialCache, Revocations
 from zenml_server.services.service_accounts import ServiceAccounts
+from zenml_server.services.sso import SingleSignOn
+from zenml_server.services.token_exchange import TokenExchange
 from zenml_server.services.tokens import Tokens
+from zenml_server.services.trust_policies import TrustPolicies
 from zenml_server.services.users import UserService
 from zenml_server.services.wiring import Wiring
 from zenml_server.storage.migrate import migrate
@@ -55,6 +60,12 @@ class Services:
     device_flow: DeviceFlow
     devices: DeviceAdmin
     service_accounts: ServiceAccounts
+    # Federation: OpenID providers (HTTP through provider_client), keyless workload login.
+    provider_client: ProviderClient
+    oidc: OidcProviders
+    trust_policies: TrustPolicies
+    token_exchange: TokenExchange
+    sso: SingleSignOn
     # The background loops' health, read by /ready and /metrics.
     loops: Loops
 
@@ -87,6 +98,9 @@ async def build_services(app: web.Application, store: Store) -> Services:
         clock=clock,
         settings=settings,
     )
+    service_accounts = ServiceAccounts(wiring)
+    provider_client = ProviderClient()
+    oidc = OidcProviders(provider_client, clock)
     return Services(
         deployment_id=deployment_id,
         version=__version__,
@@ -95,7 +109,12 @@ async def build_services(app: web.Application, store: Store) -> Services:
         users=UserService(wiring, passwords),
         device_flow=DeviceFlow(wiring),
         devices=DeviceAdmin(wiring),
-        service_accounts=ServiceAccounts(wiring),
+        service_accounts=service_accounts,
+        provider_client=provider_client,
+        oidc=oidc,
+        trust_policies=TrustPolicies(wiring, service_accounts),
+        token_exchange=TokenExchange(wiring, oidc),
+        sso=SingleSignOn(wiring, oidc),
         loops=Loops(clock, store.db.availability),
     )
 
@@ -142,6 +161,7 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
             await asyncio.wait(tasks, timeout=SHUTDOWN_TASKS_TIMEOUT)
         if services is not None:
             services.passwords.close()
+            await services.provider_client.close()
         if opened_store:
             await store.close()
 

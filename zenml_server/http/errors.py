@@ -22,7 +22,14 @@ from zenml_server.http.keys import METRICS, REQUEST_ID
 
 log = logging.getLogger("zenml_server.http")
 
-OAUTH_PATHS = frozenset({"/api/v1/login", "/api/v1/device_authorization", "/api/v1/revoke"})
+OAUTH_PATHS = frozenset(
+    {
+        "/api/v1/login",
+        "/api/v1/device_authorization",
+        "/api/v1/device_authorization/cancel",
+        "/api/v1/revoke",
+    }
+)
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 PAGE_CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -129,10 +136,14 @@ def from_domain(exc: domain.DomainError) -> ApiError:
         return NotFoundError(exc.message)
     if isinstance(exc, domain.AlreadyExists):
         return ConflictError(exc.message)
+    if isinstance(exc, domain.CredentialLocked):
+        return Unauthorized(exc.message, headers=_UNAUTHORIZED_HEADERS)
     if isinstance(exc, domain.InvalidCredentials):
         return Unauthorized("not authenticated", headers=_UNAUTHORIZED_HEADERS)
     if isinstance(exc, domain.InvalidInput):
         return ValidationFailed(exc.message)
+    if isinstance(exc, domain.NotPermitted):
+        return ForbiddenError(exc.message)
     if isinstance(exc, domain.RateLimited):
         return TooManyRequests(exc.message, headers={"Retry-After": str(int(exc.retry_after) + 1)})
     if isinstance(exc, domain.StorageUnavailable):

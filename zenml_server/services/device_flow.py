@@ -18,14 +18,32 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from zenml_server.domain.errors import DomainError, InvalidCredentials, InvalidInput
-from zenml_server.domain.models import Device, DeviceStatus, Principal, PrincipalKind
+from zenml_server.domain.errors import (
+    CredentialLocked,
+    DomainError,
+    InvalidCredentials,
+    InvalidInput,
+)
+from zenml_server.domain.models import (
+    ApprovalVia,
+    Device,
+    DeviceStatus,
+    LockedBy,
+    Principal,
+    PrincipalKind,
+)
 from zenml_server.domain.secrets import (
     digest,
     format_user_code,
     new_token,
     new_user_code,
     normalize_user_code,
+)
+from zenml_server.services.approvals import (
+    ApprovalFacts,
+    capped_lifetime,
+    check_approving_device,
+    is_retry,
 )
 from zenml_server.services.auth import principal_for
 from zenml_server.services.rate_limit import RateLimiter
@@ -72,11 +90,15 @@ class CodeProblem(enum.StrEnum):
 
 
 class CodeRefused(DomainError):
-    """A user code that does not lead to an approvable authorization."""
+    """A user code that does not lead to an approvable authorization; for a locked one,
+    ``locked_by`` says who locked it."""
 
-    def __init__(self, problem: CodeProblem, message: str) -> None:
+    def __init__(
+        self, problem: CodeProblem, message: str, locked_by: LockedBy | None = None
+    ) -> None:
         super().__init__(message)
         self.problem = problem
+        self.locked_by = locked_by
 
 
 _CODE_MESSAGES = {
@@ -85,9 +107,25 @@ _CODE_MESSAGES = {
     CodeProblem.USED: "this code was already used",
     CodeProblem.LOCKED: "this device login is locked after too many wrong codes",
 }
+_LOCKED_MESSAGES = {
+    LockedBy.WRONG_CODES: _CODE_MESSAGES[CodeProblem.LOCKED],
+    LockedBy.OWNER: "this device login is locked by its owner",
+    LockedBy.ADMIN: "this device login is locked by an administrator",
+}
 
 
-def _refused(problem: CodeProblem) -> CodeRefused:
+# What the holder of a locked device's token is told (the CLI repeats it).
+_TOKEN_LOCKED_MESSAGES = {
+    LockedBy.OWNER: "this device is locked (by its owner)",
+    LockedBy.ADMIN: "this device is locked (by an administrator)",
+    LockedBy.WRONG_CODES: "this device is locked (after too many wrong codes)",
+}
+
+
+def _refused(problem: CodeProblem, locked_by: LockedBy | None = None) -> CodeRefused:
+    if problem is CodeProblem.LOCKED:
+        locked_by = locked_by or LockedBy.WRONG_CODES
+        return CodeRefused(problem, _LOCKED_MESSAGES[locked_by], locked_by)
     return CodeRefused(problem, _CODE_MESSAGES[problem])
 
 
@@ -121,6 +159,9 @@ class DeviceFlow:
         )
         self._code_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="code attempts", scale=scale
+        )
+        self._cancel_per_ip = RateLimiter(
+            clock, burst=20, per_minute=20, what="cancellations", scale=scale
         )
         wiring.auth.register_token_kind(TOKEN_KIND, self.verify_token)
         wiring.last_used.register(TOKEN_KIND, self._devices.touch_many)
@@ -199,10 +240,39 @@ class DeviceFlow:
                 PollError.SLOW_DOWN, f"polling too fast: wait at least {interval} seconds"
             )
         if device.status in (DeviceStatus.DENIED, DeviceStatus.LOCKED):
-            raise PollRefused(PollError.ACCESS_DENIED, "the device login was denied or locked")
+            raise PollRefused(PollError.ACCESS_DENIED, self._refusal(device))
         if device.status is DeviceStatus.PENDING:
             raise PollRefused(PollError.AUTHORIZATION_PENDING, "waiting for the user to approve")
         return await self._issue(device, now)
+
+    def _refusal(self, device: Device) -> str:
+        """Why a denied or locked authorization gets no token, in one sentence."""
+        if device.status is DeviceStatus.DENIED:
+            return "the login was denied in the browser"
+        if device.failed_auth_attempts >= self._settings.max_failed_device_auth_attempts:
+            return "the login request was locked after too many wrong codes"
+        return "this device was locked by its owner or an admin"
+
+    async def cancel(self, client_id: str, device_code: str, ip: str) -> bool:
+        """The CLI withdraws its own pending authorization (Ctrl-C, --timeout): its codes stop
+        working at once, so nobody can approve them any more. Idempotent: False when there
+        was nothing left to cancel (unknown, another client's, already decided or spent).
+
+        Rate limited per address (RateLimited).
+        """
+        self._cancel_per_ip.hit(ip)
+        try:
+            client_id = _client_id(client_id)
+        except InvalidInput:
+            return False
+        if len(device_code) > _MAX_DEVICE_CODE_LENGTH:
+            return False
+        cancelled = await self._devices.cancel_authorization(
+            digest(device_code), client_id=client_id, now=self._clock.now()
+        )
+        if cancelled is not None:
+            log.info("device authorization %s cancelled by its client", cancelled)
+        return cancelled is not None
 
     async def _issue(self, device: Device, now: float) -> tuple[IssuedToken, Device]:
         user = None if device.user_id is None else await self._auth.user(device.user_id)
@@ -214,11 +284,12 @@ class DeviceFlow:
             if device.trusted_device
             else settings.device_expiration_minutes
         )
+        lifetime = await self._lifetime(device, minutes * 60, now)
         async with self._store.db.transaction() as conn:
             issued = self._tokens.issue(
                 TOKEN_KIND,
                 user.id,
-                minutes * 60,
+                lifetime,
                 device_id=device.id,
                 gen=user.credentials_generation,
             )
@@ -236,19 +307,35 @@ class DeviceFlow:
         log.info("device %s logged in as user %s", active.id, user.id)
         return issued, active
 
+    async def _lifetime(self, device: Device, lifetime: int, now: float) -> int:
+        """A device approved by another device's token never outlives that device's token."""
+        if device.approved_via is not ApprovalVia.DEVICE:
+            return lifetime
+        approving = None
+        if device.approved_by_device_id is not None:
+            approving = await self._devices.get(device.approved_by_device_id)
+        try:
+            capped = capped_lifetime(lifetime, approving, now)
+        except DomainError as exc:
+            raise PollRefused(PollError.ACCESS_DENIED, exc.message) from None
+        if capped <= 0:
+            raise PollRefused(PollError.ACCESS_DENIED, "the approving device's token expired")
+        return capped
+
     # -- the user's side ---------------------------------------------------------------------
 
     async def preview(
-        self, user_id: str, user_code: str, *, device_id: str | None, ip: str
-    ) -> Device:
-        """The authorization waiting for this code, to show before approving.
+        self, user_id: str, user_code: str, *, device_id: str | None, ip: str, user_name: str
+    ) -> ApprovalFacts:
+        """The authorization waiting for this code, and the facts to show before approving.
 
         Rate limited per user and per address; a wrong code for ``device_id`` counts toward
         its lock. Raises CodeRefused (wrong, expired, used, locked) or RateLimited.
         """
         device = await self._find(user_id, user_code, device_id=device_id, ip=ip)
         _check_approvable(device, self._clock.now())
-        return device
+        seen = await self._devices.client_logged_in_before(user_id, device.client_id, device.id)
+        return ApprovalFacts(device, user_name, device.ip_address, ip, seen)
 
     async def decide(
         self,
@@ -259,19 +346,39 @@ class DeviceFlow:
         ip: str,
         approve: bool,
         trusted: bool = False,
+        via: ApprovalVia,
+        by_device_id: str | None = None,
     ) -> Device:
-        """Approve (optionally as trusted) or deny the authorization waiting for this code."""
+        """Approve (optionally as trusted) or deny the authorization waiting for this code.
+
+        ``via`` says how the approver is logged in; a device token (``by_device_id``) may
+        approve only within ``services/approvals.py``'s rules (NotPermitted otherwise). The
+        same decision made again by the same user answers the device as it stands.
+        """
         device = await self._find(user_id, user_code, device_id=device_id, ip=ip)
         now = self._clock.now()
+        if is_retry(device, user_id, approve=approve, trusted=trusted):
+            return device
         _check_approvable(device, now)
+        if approve and via is ApprovalVia.DEVICE:
+            approving = None if by_device_id is None else await self._devices.get(by_device_id)
+            check_approving_device(approving, user_id=user_id, trusted=trusted, now=now)
         decided = await self._devices.decide(
-            device.id, user_id=user_id, approve=approve, trusted=trusted, now=now
+            device.id,
+            user_id=user_id,
+            approve=approve,
+            trusted=trusted,
+            now=now,
+            via=via,
+            by_device_id=by_device_id if via is ApprovalVia.DEVICE else None,
         )
         if decided is None:
             # Changed since we looked (approved elsewhere, locked, expired): say how.
             current = await self._devices.get(device.id)
             if current is None:
                 raise _refused(CodeProblem.WRONG)
+            if is_retry(current, user_id, approve=approve, trusted=trusted):
+                return current
             _check_approvable(current, now)
             raise _refused(CodeProblem.USED)
         if not approve:
@@ -325,6 +432,13 @@ class DeviceFlow:
         )
         now = self._clock.now()
         if (
+            device is not None
+            and device.status is DeviceStatus.LOCKED
+            and device.user_id == claims["sub"]
+            and device.expires > now
+        ):
+            raise CredentialLocked(_TOKEN_LOCKED_MESSAGES[device.locked_by or LockedBy.OWNER])
+        if (
             device is None
             or device.status is not DeviceStatus.ACTIVE
             or device.expires <= now
@@ -350,10 +464,14 @@ class DeviceFlow:
         device = await self._devices.get(device_id)
         if device is None or device.user_id != claims["sub"]:
             return False
-        deleted = await self._devices.delete(device_id, self._clock.now())
-        await self._revocations.announce(f"device:{device_id}")
+        also_locked = await self._devices.delete(device_id, self._clock.now())
+        if also_locked is None:
+            return False
+        await self._revocations.announce(
+            f"device:{device_id}", *(f"device:{d.id}" for d in also_locked)
+        )
         log.info("device %s revoked by its token", device_id)
-        return deleted
+        return True
 
 
 def _client_id(raw: str) -> str:
@@ -379,7 +497,7 @@ def _spent(device: Device) -> bool:
 def _check_approvable(device: Device, now: float) -> None:
     """Raise CodeRefused unless a user can still approve or deny this authorization."""
     if device.status is DeviceStatus.LOCKED:
-        raise _refused(CodeProblem.LOCKED)
+        raise _refused(CodeProblem.LOCKED, device.locked_by)
     if device.status is DeviceStatus.PENDING and device.expires > now:
         return
     if device.status in (DeviceStatus.PENDING, DeviceStatus.EXPIRED) or (

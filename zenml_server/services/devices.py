@@ -6,10 +6,11 @@ reported as not found, never as forbidden, so its existence does not leak.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from zenml_server.domain.errors import NotFound
-from zenml_server.domain.models import Device, DeviceStatus, Principal, PrincipalKind
+from zenml_server.domain.errors import NotFound, NotPermitted
+from zenml_server.domain.models import Device, DeviceStatus, LockedBy, Principal, PrincipalKind
 from zenml_server.services.wiring import Wiring
 
 
@@ -19,6 +20,14 @@ class DevicePage:
     total: int
     page: int
     size: int
+
+
+@dataclass(frozen=True)
+class LockOutcome:
+    """A lock, unlock or delete, and the devices it locked because this one approved them."""
+
+    device: Device | None  # None after a delete
+    also_locked: Sequence[Device]
 
 
 class DeviceAdmin:
@@ -62,21 +71,43 @@ class DeviceAdmin:
             raise NotFound("no such device")
         return self._fresh(device)
 
-    async def set_locked(self, caller: Principal, device_id: str, locked: bool) -> Device:
-        """Lock or unlock; a lock refuses the device's token on the next request everywhere."""
-        await self.get(caller, device_id)
-        device = await self._store.devices.set_locked(device_id, locked, self._clock.now())
-        if device is None:
-            raise NotFound("no such device")
-        await self._revocations.announce(f"device:{device_id}")
-        return self._fresh(device)
+    async def set_locked(self, caller: Principal, device_id: str, locked: bool) -> LockOutcome:
+        """Lock or unlock; a lock refuses the device's token on the next request everywhere
+        and locks every device it approved, transitively.
 
-    async def delete(self, caller: Principal, device_id: str) -> None:
-        """Delete the device; its token is refused on the next request everywhere."""
-        await self.get(caller, device_id)
-        if not await self._store.devices.delete(device_id, self._clock.now()):
+        The lock records who set it; a lock set by an admin can be lifted only by an admin
+        (NotPermitted otherwise). Unlocking resets the wrong-code counter.
+        """
+        current = await self.get(caller, device_id)
+        if not locked and current.locked_by is LockedBy.ADMIN and not caller.is_admin:
+            raise NotPermitted(
+                "an administrator locked this device; only an administrator can unlock it"
+            )
+        changed = await self._store.devices.set_locked(
+            device_id, locked, self._clock.now(), by=_locker(caller, current)
+        )
+        if changed is None:
             raise NotFound("no such device")
-        await self._revocations.announce(f"device:{device_id}")
+        device, also_locked = changed
+        await self._announce(device_id, also_locked)
+        return LockOutcome(self._fresh(device), [self._fresh(d) for d in also_locked])
+
+    async def delete(self, caller: Principal, device_id: str) -> LockOutcome:
+        """Delete the device; its token is refused on the next request everywhere, and every
+        device it approved, transitively, is locked in the same transaction."""
+        current = await self.get(caller, device_id)
+        also_locked = await self._store.devices.delete(
+            device_id, self._clock.now(), by=_locker(caller, current)
+        )
+        if also_locked is None:
+            raise NotFound("no such device")
+        await self._announce(device_id, also_locked)
+        return LockOutcome(None, [self._fresh(d) for d in also_locked])
+
+    async def _announce(self, device_id: str, also_locked: Sequence[Device]) -> None:
+        await self._revocations.announce(
+            f"device:{device_id}", *(f"device:{d.id}" for d in also_locked)
+        )
 
     @staticmethod
     def _may_see(caller: Principal, device: Device) -> bool:
@@ -97,3 +128,10 @@ class DeviceAdmin:
         if last_login == device.last_login and status is device.status:
             return device
         return replace(device, last_login=last_login, status=status)
+
+
+def _locker(caller: Principal, device: Device) -> LockedBy:
+    """An admin acting on someone else's device, or on an admin's lock, locks as an admin."""
+    if caller.is_admin and (device.user_id != caller.id or device.locked_by is LockedBy.ADMIN):
+        return LockedBy.ADMIN
+    return LockedBy.OWNER

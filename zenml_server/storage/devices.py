@@ -12,9 +12,10 @@ transaction (``device:<id>``); the caller announces it after commit.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from zenml_server.domain.models import Device, DeviceStatus
+from zenml_server.domain.models import ApprovalVia, Device, DeviceStatus, LockedBy
 from zenml_server.storage.changes import ChangeLog
 from zenml_server.storage.db import Connection, Database, Row
 
@@ -22,7 +23,8 @@ from zenml_server.storage.db import Connection, Database, Row
 _COLUMNS = (
     "id, client_id, user_id, status, approved, trusted_device, expires, interval, last_poll, "
     "failed_auth_attempts, hostname, os, python_version, client_version, ip_address, "
-    "created, updated, last_login, "
+    "created, updated, last_login, approved_via, approved_by_device_id, locked_by, "
+    "locked_because_of, client_name, "
     "(SELECT users.name FROM users WHERE users.id = devices.user_id) AS user_name"
 )
 # The statuses of an authorization whose codes still mean something.
@@ -54,6 +56,11 @@ def _device(row: Row) -> Device:
         last_login=_opt_float(row["last_login"]),
         approved=bool(row["approved"]),
         user_name=row["user_name"],
+        approved_via=None if row["approved_via"] is None else ApprovalVia(row["approved_via"]),
+        approved_by_device_id=row["approved_by_device_id"],
+        locked_by=None if row["locked_by"] is None else LockedBy(row["locked_by"]),
+        locked_because_of=row["locked_because_of"],
+        client_name=row["client_name"],
     )
 
 
@@ -66,6 +73,7 @@ class DeviceMetadata:
     python_version: str | None = None
     client_version: str | None = None
     ip_address: str | None = None
+    client_name: str | None = None
 
 
 class DeviceStore:
@@ -89,8 +97,8 @@ class DeviceStore:
         row = await self._db.fetchrow(
             "INSERT INTO devices (id, client_id, status, device_code_digest, user_code_digest, "
             "expires, interval, hostname, os, python_version, client_version, ip_address, "
-            "created, updated) "
-            "VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) "
+            "created, updated, client_name) "
+            "VALUES ($1, $2, 'pending', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13) "
             f"RETURNING {_COLUMNS}",
             str(uuid.uuid4()),
             client_id,
@@ -104,6 +112,7 @@ class DeviceStore:
             metadata.client_version,
             metadata.ip_address,
             now,
+            metadata.client_name,
         )
         assert row is not None
         return _device(row)
@@ -153,6 +162,8 @@ class DeviceStore:
             rows = await conn.fetch(
                 "UPDATE devices SET failed_auth_attempts = failed_auth_attempts + 1, "
                 "status = CASE WHEN failed_auth_attempts + 1 >= $1 THEN 'locked' ELSE status END, "
+                "locked_by = CASE WHEN failed_auth_attempts + 1 >= $1 THEN 'wrong_codes' "
+                "ELSE locked_by END, "
                 f"updated = $2 WHERE {where} AND status IN {_CODE_PHASE} RETURNING {_COLUMNS}",
                 max_attempts,
                 now,
@@ -165,17 +176,27 @@ class DeviceStore:
         return devices
 
     async def decide(
-        self, device_id: str, *, user_id: str, approve: bool, trusted: bool, now: float
+        self,
+        device_id: str,
+        *,
+        user_id: str,
+        approve: bool,
+        trusted: bool,
+        now: float,
+        via: ApprovalVia | None = None,
+        by_device_id: str | None = None,
     ) -> Device | None:
         """Approve (``verified``) or deny a pending authorization whose codes still work.
 
         One conditional UPDATE: None when it is no longer pending or has expired, so an
-        approval can never resurrect a consumed, denied, locked or expired code.
+        approval can never resurrect a consumed, denied, locked or expired code. An approval
+        records how the approver was logged in (``via``) and the approving device, if any.
         """
         async with self._db.transaction() as conn:
             row = await conn.fetchrow(
                 "UPDATE devices SET status = $2, approved = $3, user_id = $4, "
-                "trusted_device = $5, updated = $6 "
+                "trusted_device = $5, updated = $6, approved_via = $7, "
+                "approved_by_device_id = $8 "
                 f"WHERE id = $1 AND status = 'pending' AND expires > $6 RETURNING {_COLUMNS}",
                 device_id,
                 DeviceStatus.VERIFIED.value if approve else DeviceStatus.DENIED.value,
@@ -183,6 +204,8 @@ class DeviceStore:
                 user_id,
                 approve and trusted,
                 now,
+                None if via is None or not approve else via.value,
+                by_device_id if approve else None,
             )
             if row is not None and not approve:
                 await ChangeLog.record(conn, f"device:{device_id}", now)
@@ -205,6 +228,25 @@ class DeviceStore:
             now,
         )
         return None if row is None else _device(row)
+
+    async def cancel_authorization(
+        self, device_code_digest: str, *, client_id: str, now: float
+    ) -> str | None:
+        """Withdraw an authorization its client gave up on, while its codes still work.
+
+        One conditional UPDATE: a pending or approved-but-uncollected row of ``client_id``
+        becomes ``expired`` now (never approved, so housekeeping prunes it). Returns its id,
+        or None when there was nothing to cancel (unknown, another client's, decided, spent).
+        """
+        row = await self._db.fetchrow(
+            "UPDATE devices SET status = 'expired', approved = FALSE, expires = $3, updated = $3 "
+            f"WHERE device_code_digest = $1 AND client_id = $2 AND status IN {_CODE_PHASE} "
+            "AND expires > $3 RETURNING id",
+            device_code_digest,
+            client_id,
+            now,
+        )
+        return None if row is None else str(row["id"])
 
     async def prune_expired_authorizations(self, now: float) -> int:
         """Delete never-approved authorizations whose codes expired; return how many."""
@@ -248,41 +290,95 @@ class DeviceStore:
         total = await self._db.fetchval(f"SELECT count(*) FROM devices WHERE {where}", *args)
         return [_device(r) for r in rows], int(total)
 
-    async def set_locked(self, device_id: str, locked: bool, now: float) -> Device | None:
+    async def set_locked(
+        self, device_id: str, locked: bool, now: float, *, by: LockedBy = LockedBy.OWNER
+    ) -> tuple[Device, Sequence[Device]] | None:
         """Lock, or unlock, a device; None when it does not exist.
 
-        Unlocking returns it to the status it had before: ``active`` once its token was
-        collected, ``verified`` when approved but not yet collected, ``denied`` when a user
-        refused it, else ``pending``. A device never approved never becomes usable by it.
+        A lock records who set it (an admin's lock stays an admin's when its owner locks it
+        again) and, in the same transaction, locks every device this one approved,
+        transitively; those are returned second. Unlocking clears who locked it, resets the
+        wrong-code counter and returns the device to the status it had before: ``active``
+        once its token was collected, ``verified`` when approved but not yet collected,
+        ``denied`` when a user refused it, else ``pending``. It unlocks this device only.
         """
         if locked:
-            status_sql = "'locked'"
+            sql = (
+                "UPDATE devices SET status = 'locked', locked_because_of = NULL, "
+                "locked_by = CASE WHEN status = 'locked' AND locked_by = 'admin' "
+                "THEN 'admin' ELSE $3 END, updated = $2 "
+                f"WHERE id = $1 RETURNING {_COLUMNS}"
+            )
+            args: tuple[object, ...] = (device_id, now, by.value)
         else:
-            status_sql = (
-                "CASE WHEN status <> 'locked' THEN status "
+            sql = (
+                "UPDATE devices SET status = CASE WHEN status <> 'locked' THEN status "
                 "WHEN approved AND last_login IS NOT NULL THEN 'active' "
                 "WHEN approved THEN 'verified' "
                 "WHEN user_id IS NOT NULL THEN 'denied' "
-                "ELSE 'pending' END"
+                "ELSE 'pending' END, "
+                "locked_by = NULL, locked_because_of = NULL, failed_auth_attempts = 0, "
+                f"updated = $2 WHERE id = $1 RETURNING {_COLUMNS}"
             )
+            args = (device_id, now)
         async with self._db.transaction() as conn:
-            row = await conn.fetchrow(
-                f"UPDATE devices SET status = {status_sql}, updated = $2 "
-                f"WHERE id = $1 RETURNING {_COLUMNS}",
-                device_id,
-                now,
-            )
-            if row is not None:
-                await ChangeLog.record(conn, f"device:{device_id}", now)
-        return None if row is None else _device(row)
+            row = await conn.fetchrow(sql, *args)
+            if row is None:
+                return None
+            await ChangeLog.record(conn, f"device:{device_id}", now)
+            cascaded: Sequence[Device] = []
+            if locked:
+                cascaded = await self._lock_approved_by(conn, device_id, by, now)
+        return _device(row), cascaded
 
-    async def delete(self, device_id: str, now: float) -> bool:
-        """Delete a device; False when it did not exist."""
+    async def delete(
+        self, device_id: str, now: float, *, by: LockedBy = LockedBy.OWNER
+    ) -> Sequence[Device] | None:
+        """Delete a device; None when it did not exist. In the same transaction every device
+        it approved, transitively, is locked (by ``by``); those are returned."""
         async with self._db.transaction() as conn:
             deleted = await conn.execute("DELETE FROM devices WHERE id = $1", device_id)
-            if deleted:
-                await ChangeLog.record(conn, f"device:{device_id}", now)
-        return deleted > 0
+            if not deleted:
+                return None
+            await ChangeLog.record(conn, f"device:{device_id}", now)
+            return await self._lock_approved_by(conn, device_id, by, now)
+
+    @staticmethod
+    async def _lock_approved_by(
+        conn: Connection, root_id: str, by: LockedBy, now: float
+    ) -> Sequence[Device]:
+        """Lock every device ``root_id`` approved, and those they approved, and so on.
+
+        An admin's cascade also takes over locks set by others, so only an admin lifts them.
+        """
+        rows = await conn.fetch(
+            "WITH RECURSIVE tree(id) AS ("
+            " SELECT id FROM devices WHERE approved_by_device_id = $1"
+            " UNION SELECT d.id FROM devices d JOIN tree t ON d.approved_by_device_id = t.id) "
+            "UPDATE devices SET status = 'locked', locked_by = $2, locked_because_of = $1, "
+            "updated = $3 WHERE id IN (SELECT id FROM tree) AND "
+            "(status <> 'locked' OR ($2 = 'admin' AND locked_by IS DISTINCT FROM 'admin')) "
+            f"RETURNING {_COLUMNS}",
+            root_id,
+            by.value,
+            now,
+        )
+        devices = [_device(r) for r in rows]
+        for device in devices:
+            await ChangeLog.record(conn, f"device:{device.id}", now)
+        return devices
+
+    async def client_logged_in_before(self, user_id: str, client_id: str, but: str) -> bool:
+        """True when ``user_id`` approved another device of ``client_id`` that collected its
+        token (this computer logged in to this account before)."""
+        found = await self._db.fetchval(
+            "SELECT count(*) FROM devices WHERE user_id = $1 AND client_id = $2 AND id <> $3 "
+            "AND approved AND last_login IS NOT NULL",
+            user_id,
+            client_id,
+            but,
+        )
+        return bool(found)
 
     async def touch_many(self, last_used: dict[str, float]) -> None:
         """Store ``last_login`` for many devices in one transaction (never moves it back)."""

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from zenml_server.storage.changes import ChangeLog
 from zenml_server.storage.db import Database, open_database
 from zenml_server.storage.devices import DeviceStore
+from zenml_server.storage.identities import IdentityStore
 from zenml_server.storage.server_settings import ServerSettingsStore
 from zenml_server.storage.service_accounts import ServiceAccountStore
+from zenml_server.storage.trust_policies import TrustPolicyStore
 from zenml_server.storage.users import SessionStore, UserStore
 
 
@@ -21,6 +23,8 @@ class Store:
     devices: DeviceStore
     service_accounts: ServiceAccountStore
     changes: ChangeLog
+    trust_policies: TrustPolicyStore
+    identities: IdentityStore
 
     @classmethod
     def over(cls, db: Database) -> Store:
@@ -32,6 +36,8 @@ class Store:
             devices=DeviceStore(db),
             service_accounts=ServiceAccountStore(db),
             changes=ChangeLog(db),
+            trust_policies=TrustPolicyStore(db),
+            identities=IdentityStore(db),
         )
 
     @classmethod

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from zenml_cli.arguments import boolean, given, non_negative_int
+from zenml_cli.arguments import add_command, add_group, boolean, given, non_negative_int
 from zenml_cli.client import quote
 from zenml_cli.config import ENV_STORE_API_KEY, ENV_STORE_URL, parse_timestamp
 from zenml_cli.errors import CLIError
@@ -27,10 +27,13 @@ from zenml_cli.output import (
 )
 from zenml_cli.runtime import Runtime
 
+ACCOUNT_HELP = "the service account's name or id"
+KEY_HELP = "the API key's name or id"
+
 LIST_COLUMNS: Sequence[Column] = (
     ("NAME", field("name")),
     ("ACTIVE", field("active")),
-    ("LAST LOGIN", time_field("last_login")),
+    ("LAST USED", time_field("last_login")),
     ("LAST ROTATED", time_field("last_rotated")),
     ("DESCRIPTION", field("description")),
     ("ID", field("id")),
@@ -44,7 +47,7 @@ DESCRIBE_COLUMNS: Sequence[Column] = (
     ("Description", field("description")),
     ("Created", time_field("created")),
     ("Updated", time_field("updated")),
-    ("Last login", time_field("last_login")),
+    ("Last used", time_field("last_login")),
     ("Last rotated", time_field("last_rotated")),
     ("Retain (minutes)", field("retain_period_minutes")),
 )
@@ -56,27 +59,55 @@ def keys_path(account: str, key: str | None = None) -> str:
 
 
 def register(actions: argparse._SubParsersAction[Any]) -> None:
-    group = actions.add_parser("api-key", help="manage a service account's API keys")
-    group.add_argument("account", metavar="SERVICE_ACCOUNT_NAME")
-    sub = group.add_subparsers(dest="key_action", metavar="ACTION", required=True)
+    _, sub = add_group(
+        actions,
+        "api-key",
+        help="manage a service account's API keys",
+        example=[
+            "zenml service-account api-key ci-bot list",
+            "zenml service-account api-key ci-bot rotate default --retain 60",
+        ],
+        dest="key_action",
+        positionals=[("account", "SERVICE_ACCOUNT_NAME", ACCOUNT_HELP)],
+    )
 
-    create = sub.add_parser("create", help="create an API key (shown once)")
-    create.add_argument("key", metavar="API_KEY_NAME")
+    create = add_command(
+        sub,
+        "create",
+        help="create an API key (shown once)",
+        example="zenml service-account api-key ci-bot create deploy --description 'CD job'",
+    )
+    create.add_argument("key", metavar="API_KEY_NAME", help=KEY_HELP)
     create.add_argument("--description", help="what the key is for")
     add_output_option(create)
     create.set_defaults(handler=run_create)
 
-    listing = sub.add_parser("list", help="list the account's API keys")
+    listing = add_command(
+        sub,
+        "list",
+        help="list the account's API keys",
+        example="zenml service-account api-key ci-bot list",
+    )
     add_output_option(listing)
     listing.set_defaults(handler=run_list)
 
-    describe = sub.add_parser("describe", help="show one API key (never its secret)")
-    describe.add_argument("key", metavar="API_KEY_NAME")
+    describe = add_command(
+        sub,
+        "describe",
+        help="show one API key (never its secret)",
+        example="zenml service-account api-key ci-bot describe default",
+    )
+    describe.add_argument("key", metavar="API_KEY_NAME", help=KEY_HELP)
     add_output_option(describe)
     describe.set_defaults(handler=run_describe)
 
-    rotate = sub.add_parser("rotate", help="replace the key with a new one (shown once)")
-    rotate.add_argument("key", metavar="API_KEY_NAME")
+    rotate = add_command(
+        sub,
+        "rotate",
+        help="replace the key with a new one (shown once)",
+        example="zenml service-account api-key ci-bot rotate default --retain 60",
+    )
+    rotate.add_argument("key", metavar="API_KEY_NAME", help=KEY_HELP)
     rotate.add_argument(
         "--retain",
         type=non_negative_int,
@@ -87,8 +118,13 @@ def register(actions: argparse._SubParsersAction[Any]) -> None:
     add_output_option(rotate)
     rotate.set_defaults(handler=run_rotate)
 
-    update = sub.add_parser("update", help="rename, describe, activate or deactivate a key")
-    update.add_argument("key", metavar="API_KEY_NAME")
+    update = add_command(
+        sub,
+        "update",
+        help="rename, describe, activate or deactivate a key",
+        example="zenml service-account api-key ci-bot update default --active false",
+    )
+    update.add_argument("key", metavar="API_KEY_NAME", help=KEY_HELP)
     update.add_argument("--name", help="the new name")
     update.add_argument("--description", help="the new description")
     update.add_argument(
@@ -97,8 +133,13 @@ def register(actions: argparse._SubParsersAction[Any]) -> None:
     add_output_option(update)
     update.set_defaults(handler=run_update)
 
-    delete = sub.add_parser("delete", help="delete an API key")
-    delete.add_argument("key", metavar="API_KEY_NAME")
+    delete = add_command(
+        sub,
+        "delete",
+        help="delete an API key",
+        example="zenml service-account api-key ci-bot delete old-key --yes",
+    )
+    delete.add_argument("key", metavar="API_KEY_NAME", help=KEY_HELP)
     delete.add_argument("--yes", "-y", action="store_true", help="don't ask for confirmation")
     delete.set_defaults(handler=run_delete)
 
@@ -186,6 +227,8 @@ def run_update(rt: Runtime, args: argparse.Namespace) -> int:
     rt.out(f"Updated API key {key['name']!r} of service account {args.account!r}.")
     if args.active is False:
         rt.out("It is deactivated: the key and its tokens are rejected from now on.")
+    elif args.active:
+        rt.out("It is active: the key works again (while its service account is active).")
     return 0
 
 

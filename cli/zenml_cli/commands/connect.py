@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import asdict, replace
+from datetime import timedelta
 from typing import Any
 
 from zenml_cli import device_flow
+from zenml_cli.arguments import add_command, non_negative_int
 from zenml_cli.client import Client, login_with_api_key
-from zenml_cli.config import ENV_STORE_URL, Credentials, normalize_url
+from zenml_cli.commands import connect_oidc
+from zenml_cli.config import (
+    ENV_STORE_API_KEY,
+    ENV_STORE_URL,
+    Credentials,
+    format_timestamp,
+    normalize_url,
+    parse_timestamp,
+)
 from zenml_cli.errors import CLIError, NotConnected
-from zenml_cli.output import timestamp
+from zenml_cli.output import add_output_option, timestamp, to_json
 from zenml_cli.runtime import Runtime
 from zenml_cli.transport import ConnectionFailed, send
 
@@ -17,30 +28,58 @@ CURRENT_USER = "/api/v1/current-user"
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
-    connect = commands.add_parser(
+    connect = add_command(
+        commands,
         "connect",
         aliases=["login"],
         help="log in to a ZenML server (browser approval, or an API key)",
         description="Log in to a ZenML server. Without --api-key you approve this device in a "
-        "browser; with --api-key the key is checked and stored.",
+        "browser (any device: the link and code are printed); with --api-key, or "
+        f"{ENV_STORE_API_KEY} set, the key is checked and stored.",
+        example=[
+            "zenml connect --url https://zenml.example.com",
+            "zenml connect --url https://zenml.example.com --api-key ZENKEY_...",
+        ],
     )
-    connect.add_argument("url_arg", nargs="?", metavar="URL", help="the server's URL")
+    connect.add_argument(
+        "url_arg", nargs="?", metavar="URL", help="the server's URL (same as --url)"
+    )
     connect.add_argument("--url", help="the server's URL, e.g. https://zenml.example.com")
     connect.add_argument("--api-key", help="log in as a service account with this API key")
     connect.add_argument(
         "--no-browser", action="store_true", help="print the approval URL, don't open a browser"
     )
+    connect_oidc.add_arguments(connect)
+    connect.add_argument(
+        "--no-wait",
+        action="store_true",
+        help="print the link and code and exit; run connect again after approving to finish",
+    )
+    connect.add_argument(
+        "--timeout",
+        type=non_negative_int,
+        metavar="SECONDS",
+        help="stop waiting for approval after this long (default: until the code expires)",
+    )
     connect.set_defaults(handler=run_connect)
 
-    disconnect = commands.add_parser(
+    disconnect = add_command(
+        commands,
         "disconnect",
         aliases=["logout"],
         help="log out: revoke the token and forget the stored credentials",
+        example="zenml disconnect",
     )
     disconnect.add_argument("--url", help="the server to log out of (default: the active one)")
     disconnect.set_defaults(handler=run_disconnect)
 
-    status = commands.add_parser("status", help="show which server and user this CLI uses")
+    status = add_command(
+        commands,
+        "status",
+        help="show which server and user this CLI uses (exit 1 when not connected)",
+        example=["zenml status", "zenml status --output json"],
+    )
+    add_output_option(status)
     status.set_defaults(handler=run_status)
 
 
@@ -51,9 +90,33 @@ def run_connect(rt: Runtime, args: argparse.Namespace) -> int:
     if not raw_url:
         raise CLIError("which server? give it with --url URL")
     url = normalize_url(raw_url)
-    if args.api_key:
-        return _connect_with_api_key(rt, url, args.api_key)
-    return _connect_with_device(rt, url, open_browser=not args.no_browser)
+    if connect_oidc.wanted(rt, args):
+        return connect_oidc.run(rt, url, args)
+    api_key = _api_key(rt, args.api_key)
+    if api_key is not None:
+        return _connect_with_api_key(rt, url, api_key)
+    return _connect_with_device(rt, url, args)
+
+
+def _api_key(rt: Runtime, given: str | None) -> str | None:
+    """The key to log in with: --api-key, else ZENML_STORE_API_KEY; an empty one is an error
+    (an unset CI secret must fail at once, not fall back to a browser login that never ends)."""
+    if given is not None:
+        if not given.strip():
+            raise CLIError(
+                "--api-key is empty (is the secret that should hold it set?); give the key, "
+                "or leave out --api-key to approve this device in a browser"
+            )
+        return given.strip()
+    from_env = rt.env.get(ENV_STORE_API_KEY)
+    if from_env is not None:
+        if not from_env.strip():
+            raise CLIError(
+                f"{ENV_STORE_API_KEY} is set but empty (is the secret that should hold it "
+                "set?); give the key, or unset it to approve this device in a browser"
+            )
+        return from_env.strip()
+    return None
 
 
 def _connect_with_api_key(rt: Runtime, url: str, api_key: str) -> int:
@@ -72,25 +135,42 @@ def _connect_with_api_key(rt: Runtime, url: str, api_key: str) -> int:
     return 0
 
 
-def _connect_with_device(rt: Runtime, url: str, *, open_browser: bool) -> int:
-    client_id = rt.config().client_id
-    authorization = device_flow.start(url, client_id)
-    rt.out("To connect this device, open this URL in a browser and check the code matches:")
-    rt.out()
-    rt.out(f"    {authorization.verification_uri_complete}")
-    rt.out()
-    rt.out(f"    Your code: {authorization.user_code}")
-    rt.out()
-    if not open_browser:
-        rt.out(f"(Or go to {authorization.verification_uri} and enter the code.)")
-    elif rt.browser_available() and rt.open_browser(authorization.verification_uri_complete):
-        rt.out("Opened your browser. If it did not appear, open the URL above yourself.")
+def _connect_with_device(rt: Runtime, url: str, args: argparse.Namespace) -> int:
+    config = rt.config()
+    client_id = config.client_id
+    authorization = _resumed(rt, url)
+    if authorization is None:
+        authorization = device_flow.start(url, client_id)
+        _show(rt, authorization, open_browser=not args.no_browser and not args.no_wait)
     else:
-        rt.out("Could not open a browser here; open the URL above on any device.")
+        rt.out(f"Finishing the login started earlier (code {authorization.user_code}).")
+    if args.no_wait:
+        config.set_pending_login(url, _pending(rt, authorization))
+        rt.out(f"Not waiting. After approving, run `zenml connect --url {url}` to finish.")
+        return 0
     minutes = max(1, round(authorization.expires_in / 60))
+    if not (rt.stdin.isatty() or rt.stdout.isatty()):
+        rt.out(
+            "Notice: no terminal here, so no one may see the code above; waiting for "
+            f"approval anyway (up to {minutes} min). In CI use --api-key or "
+            f"{ENV_STORE_API_KEY}; --no-wait or --timeout SECONDS limit the wait."
+        )
     rt.out(f"Waiting for approval (the code expires in {minutes} min; Ctrl-C to cancel)...")
     rt.stdout.flush()
-    token = device_flow.poll(url, client_id, authorization, sleep=rt.sleep, now=rt.now)
+    try:
+        token = device_flow.poll(
+            url, client_id, authorization, sleep=rt.sleep, now=rt.now, timeout=args.timeout
+        )
+    except KeyboardInterrupt:
+        _withdraw(rt, url, client_id, authorization)
+        raise
+    except device_flow.TimedOut as timed_out:
+        _withdraw(rt, url, client_id, authorization)
+        raise CLIError(
+            f"{timed_out.message}; the login request was cancelled and nothing was stored"
+        ) from None
+    finally:
+        config.set_pending_login(url, None)
     credentials = Credentials(
         kind="device",
         access_token=token.access_token,
@@ -103,10 +183,56 @@ def _connect_with_device(rt: Runtime, url: str, *, open_browser: bool) -> int:
     if isinstance(auth, dict):
         credentials.device_id = auth.get("device_id") or credentials.device_id
         credentials.expires_at = auth.get("expires") or credentials.expires_at
-    rt.config().store(url, credentials)
+    config.store(url, credentials)
     rt.out(f"Connected to {url} as {credentials.username}.")
     rt.out(f"This device's login is valid until {timestamp(credentials.expires_at)}.")
     return 0
+
+
+def _show(rt: Runtime, authorization: device_flow.Authorization, *, open_browser: bool) -> None:
+    rt.out("To connect this device, open this URL in a browser and check the code matches:")
+    rt.out()
+    rt.out(f"    {authorization.verification_uri_complete}")
+    rt.out()
+    rt.out(f"    Your code: {authorization.user_code}")
+    rt.out()
+    if not open_browser:
+        rt.out(f"(Or go to {authorization.verification_uri} and enter the code.)")
+    elif rt.browser_available() and rt.open_browser(authorization.verification_uri_complete):
+        rt.out("Opened your browser. If it did not appear, open the URL above yourself.")
+    else:
+        rt.out("Could not open a browser here; open the URL above on any device.")
+
+
+def _withdraw(
+    rt: Runtime, url: str, client_id: str, authorization: device_flow.Authorization
+) -> None:
+    """Cancel the pending authorization on the server, so its code cannot be approved."""
+    if device_flow.cancel(url, client_id, authorization):
+        rt.out("Cancelled the login request: its code can no longer be approved.")
+    else:
+        rt.out("Could not cancel the login request on the server; its code expires on its own.")
+
+
+def _pending(rt: Runtime, authorization: device_flow.Authorization) -> dict[str, Any]:
+    expires = rt.now() + timedelta(seconds=authorization.expires_in)
+    return {**asdict(authorization), "expires_at": format_timestamp(expires)}
+
+
+def _resumed(rt: Runtime, url: str) -> device_flow.Authorization | None:
+    """The login ``connect --no-wait`` left waiting for ``url``, while its code lasts."""
+    pending = rt.config().pending_login(url)
+    if pending is None:
+        return None
+    try:
+        left = (parse_timestamp(str(pending.pop("expires_at"))) - rt.now()).total_seconds()
+        authorization = device_flow.Authorization(**pending)
+    except (KeyError, TypeError, ValueError):
+        left, authorization = 0, None
+    if authorization is None or left <= authorization.interval:
+        rt.config().set_pending_login(url, None)
+        return None
+    return replace(authorization, expires_in=int(left))
 
 
 def run_disconnect(rt: Runtime, args: argparse.Namespace) -> int:
@@ -133,22 +259,43 @@ def run_disconnect(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def run_status(rt: Runtime, args: argparse.Namespace) -> int:
+    """Exit 0 and describe the login when connected; exit 1 when not (as `gh auth status`)."""
     try:
         client = rt.client()
     except NotConnected:
-        rt.out("Not connected to a ZenML server. Run `zenml connect --url URL`.")
-        return 0
+        if args.output == "json":
+            rt.out(to_json({"connected": False}))
+        else:
+            rt.out("Not connected to a ZenML server. Run `zenml connect --url URL`.")
+        return 1
     user = client.get(CURRENT_USER)
     auth = user.get("auth") if isinstance(user, dict) else None
     auth = auth if isinstance(auth, dict) else {}
     creds = client.credentials
-    expires = auth.get("expires") or creds.expires_at
+    method = str(auth.get("method") or creds.kind)
+    role = "admin" if user.get("is_admin") else "user"
+    if user.get("is_service_account"):
+        role = "service account"
+    summary = {
+        "connected": True,
+        "server": client.url,
+        "user": _name(user),
+        "role": role,
+        "auth_method": method,
+        "device_id": auth.get("device_id") or creds.device_id,
+        "token_expires": auth.get("expires") or creds.expires_at,
+        "credentials": "stored" if client.stored else "environment",
+    }
+    if args.output == "json":
+        rt.out(to_json(summary))
+        return 0
     lines = [
         ("Server", client.url),
-        ("User", _name(user) + (" (admin)" if user.get("is_admin") else "")),
-        ("Auth method", str(auth.get("method") or creds.kind)),
-        ("Device id", str(auth.get("device_id") or creds.device_id or "-")),
-        ("Token expires", timestamp(expires)),
+        ("User", summary["user"]),
+        ("Role", role),
+        ("Auth method", method),
+        ("Device id", str(summary["device_id"] or "-")),
+        ("Token expires", timestamp(summary["token_expires"])),
     ]
     if not client.stored:
         lines.append(("Credentials", "from the environment"))

@@ -7,13 +7,14 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from zenml_cli.arguments import boolean
+from zenml_cli.arguments import add_command, add_group, boolean
 from zenml_cli.client import Client, quote
 from zenml_cli.errors import CLIError
 from zenml_cli.output import Column, add_output_option, field, record, table, time_field, to_json
 from zenml_cli.runtime import Runtime
 
 DEVICES = "/api/v1/devices"
+DEVICE_ID_HELP = "the device's id, or a unique prefix of it (see `zenml authorized-device list`)"
 
 LIST_COLUMNS: Sequence[Column] = (
     ("ID", field("id")),
@@ -22,7 +23,7 @@ LIST_COLUMNS: Sequence[Column] = (
     ("HOSTNAME", field("hostname")),
     ("OS", field("os")),
     ("USER", field("user")),
-    ("LAST LOGIN", time_field("last_login")),
+    ("LAST USED", time_field("last_login")),
     ("EXPIRES", time_field("expires")),
 )
 
@@ -39,30 +40,45 @@ DESCRIBE_COLUMNS: Sequence[Column] = (
     ("Client id", field("client_id")),
     ("Created", time_field("created")),
     ("Updated", time_field("updated")),
-    ("Last login", time_field("last_login")),
+    ("Last used", time_field("last_login")),
     ("Expires", time_field("expires")),
     ("Failed logins", field("failed_auth_attempts")),
 )
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
-    group = commands.add_parser(
+    _, sub = add_group(
+        commands,
         "authorized-device",
         aliases=["devices", "device"],
         help="list, inspect, lock, unlock, delete or approve the devices you logged in from",
+        example=["zenml authorized-device list", "zenml authorized-device lock 4f1c2a9e"],
     )
-    sub = group.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    listing = sub.add_parser("list", help="list your devices (all devices for an admin)")
-    listing.add_argument(
-        "--status", choices=("pending", "verified", "active", "locked", "denied", "expired")
+    listing = add_command(
+        sub,
+        "list",
+        help="list your devices (all devices for an admin)",
+        example=["zenml authorized-device list", "zenml devices list --status locked"],
     )
-    listing.add_argument("--trusted", type=boolean, metavar="true|false")
+    listing.add_argument(
+        "--status",
+        choices=("pending", "verified", "active", "locked", "denied", "expired"),
+        help="only devices in this state",
+    )
+    listing.add_argument(
+        "--trusted", type=boolean, metavar="true|false", help="only trusted (or untrusted) ones"
+    )
     add_output_option(listing)
     listing.set_defaults(handler=run_list)
 
-    describe = sub.add_parser("describe", help="show one device")
-    describe.add_argument("device_id", metavar="DEVICE_ID", help="the id, or a unique prefix")
+    describe = add_command(
+        sub,
+        "describe",
+        help="show one device",
+        example="zenml authorized-device describe 4f1c2a9e",
+    )
+    describe.add_argument("device_id", metavar="DEVICE_ID", help=DEVICE_ID_HELP)
     add_output_option(describe)
     describe.set_defaults(handler=run_describe)
 
@@ -70,17 +86,38 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         ("lock", "lock a device: its token stops working at once"),
         ("unlock", "unlock a locked device"),
     ):
-        parser = sub.add_parser(action, help=help_text)
-        parser.add_argument("device_id", metavar="DEVICE_ID", help="the id, or a unique prefix")
-        parser.set_defaults(handler=run_lock, locked=action == "lock")
+        parser = add_command(
+            sub, action, help=help_text, example=f"zenml authorized-device {action} 4f1c2a9e"
+        )
+        parser.add_argument("device_id", metavar="DEVICE_ID", help=DEVICE_ID_HELP)
+        if action == "lock":
+            parser.add_argument(
+                "--yes",
+                "-y",
+                action="store_true",
+                help="don't ask when it is the device this CLI is logged in with",
+            )
+        parser.set_defaults(handler=run_lock, locked=action == "lock", yes=False)
 
-    delete = sub.add_parser("delete", help="delete a device; it must log in again")
-    delete.add_argument("device_id", metavar="DEVICE_ID", help="the id, or a unique prefix")
+    delete = add_command(
+        sub,
+        "delete",
+        help="delete a device; it must log in again",
+        example="zenml authorized-device delete 4f1c2a9e --yes",
+    )
+    delete.add_argument("device_id", metavar="DEVICE_ID", help=DEVICE_ID_HELP)
     delete.add_argument("--yes", "-y", action="store_true", help="don't ask for confirmation")
     delete.set_defaults(handler=run_delete)
 
-    approve = sub.add_parser("approve", help="approve a pending login by the code it shows")
-    approve.add_argument("user_code", metavar="CODE", help="the code, e.g. WDJB-MJHT")
+    approve = add_command(
+        sub,
+        "approve",
+        help="approve a pending login by the code it shows",
+        example="zenml authorized-device approve WDJB-MJHT --trust",
+    )
+    approve.add_argument(
+        "user_code", metavar="CODE", help="the code the other device shows, e.g. WDJB-MJHT"
+    )
     approve.add_argument("--trust", action="store_true", help="trust the device (30-day token)")
     add_output_option(approve)
     approve.set_defaults(handler=run_approve)
@@ -140,9 +177,19 @@ def run_describe(rt: Runtime, args: argparse.Namespace) -> int:
 def run_lock(rt: Runtime, args: argparse.Namespace) -> int:
     client = rt.client()
     device = resolve_device(client, args.device_id)
+    mine = client.credentials.kind == "device" and client.credentials.device_id == device["id"]
+    if args.locked and mine and not args.yes:
+        rt.err(
+            f"Device {_label(device)} is the one this CLI is logged in with: locking it logs "
+            "this CLI out, and only a login from elsewhere can unlock it."
+        )
+        if not rt.confirm("Lock it anyway?"):
+            raise CLIError("not locked")
     updated = client.put(f"{DEVICES}/{quote(device['id'])}", {"locked": args.locked})
     if args.locked:
         rt.out(f"Locked device {_label(updated)}: its token no longer works.")
+        if mine:
+            rt.out("This CLI is logged out; run `zenml connect` to log in again as a new device.")
     else:
         rt.out(f"Unlocked device {_label(updated)} (status: {updated.get('status', '-')}).")
     return 0

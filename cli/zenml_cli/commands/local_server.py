@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from zenml_cli import device_flow
-from zenml_cli.arguments import port
+from zenml_cli.arguments import add_command, port
 from zenml_cli.client import Client, login_with_password
 from zenml_cli.config import Credentials
 from zenml_cli.errors import CLIError
@@ -43,10 +43,28 @@ INSTALL_HINT = (
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
-    up = commands.add_parser("up", help="start a local zenml-server and connect to it")
-    up.add_argument("--port", type=port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+    up = add_command(
+        commands,
+        "up",
+        help="start a local zenml-server in the background and connect to it",
+        description="Start zenml-server on SQLite in the background (database, log and pid "
+        "file in the config directory) and connect this CLI to it as a trusted device. On a "
+        "new database it prints the admin password once; it is not stored anywhere.",
+        example=["zenml up", "zenml up --port 8300"],
+    )
+    up.add_argument(
+        "--port",
+        type=port,
+        default=DEFAULT_PORT,
+        help=f"the port on 127.0.0.1 (default {DEFAULT_PORT})",
+    )
     up.set_defaults(handler=run_up)
-    down = commands.add_parser("down", help="stop the local zenml-server started by `zenml up`")
+    down = add_command(
+        commands,
+        "down",
+        help="stop the local zenml-server started by `zenml up` and disconnect from it",
+        example="zenml down",
+    )
     down.set_defaults(handler=run_down)
 
 
@@ -124,6 +142,7 @@ def run_up(rt: Runtime, args: argparse.Namespace) -> int:
     rt.out(f"Started zenml-server at {url} (pid {pid}; log: {log_file}).")
     stored = config.credentials(url)
     if stored is not None and stored.kind == "device" and not stored.expired(rt.now()):
+        config.activate(url)
         rt.out(f"Connected to it as {stored.username} (the login stored earlier).")
     elif password is not None:
         credentials = _connect_as_trusted_device(rt, url, username, password)
@@ -209,6 +228,9 @@ def run_down(rt: Runtime, args: argparse.Namespace) -> int:
     if pid is None or not is_alive(pid):
         pid_file.unlink(missing_ok=True)
         rt.out("No local zenml-server is running.")
+        url = config.local_server().get("url")
+        if url and config.deactivate(url):
+            rt.out(f"Disconnected from {url}, where it ran.")
         return 0
     os.kill(pid, signal.SIGTERM)
     deadline = rt.now() + STOP_TIMEOUT
@@ -217,6 +239,10 @@ def run_down(rt: Runtime, args: argparse.Namespace) -> int:
     if is_alive(pid):
         os.kill(pid, signal.SIGKILL)
     pid_file.unlink(missing_ok=True)
-    # The device login is kept: the next `zenml up` on the same database reuses it.
     rt.out(f"Stopped the local zenml-server (pid {pid}).")
+    url = config.local_server().get("url")
+    # Disconnect so commands stop talking to a server that is gone; the device login is kept
+    # (not revoked): the next `zenml up` on the same database reconnects with it.
+    if url and config.deactivate(url):
+        rt.out(f"Disconnected from {url}; `zenml up` connects to it again.")
     return 0

@@ -6,15 +6,16 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from zenml_cli.arguments import boolean, given
+from zenml_cli.arguments import add_command, add_group, boolean, given
 from zenml_cli.client import Client, quote
-from zenml_cli.commands import api_keys
+from zenml_cli.commands import api_keys, trust
 from zenml_cli.errors import CLIError
 from zenml_cli.output import Column, add_output_option, field, record, table, time_field, to_json
 from zenml_cli.runtime import Runtime
 
 SERVICE_ACCOUNTS = "/api/v1/service_accounts"
 DEFAULT_KEY_NAME = "default"
+ACCOUNT_HELP = "the service account's name or id"
 
 LIST_COLUMNS: Sequence[Column] = (
     ("NAME", field("name")),
@@ -39,13 +40,22 @@ def account_path(name_or_id: str) -> str:
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
-    group = commands.add_parser(
-        "service-account", help="manage service accounts and their API keys"
+    _, sub = add_group(
+        commands,
+        "service-account",
+        help="manage service accounts and their API keys",
+        example=["zenml service-account create --name ci-bot", "zenml service-account list"],
     )
-    sub = group.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    create = sub.add_parser("create", help="create a service account and an API key for it")
-    create.add_argument("name_arg", nargs="?", metavar="NAME", help="the account's name")
+    create = add_command(
+        sub,
+        "create",
+        help="create a service account and an API key for it",
+        example="zenml service-account create --name ci-bot --description 'nightly CI'",
+    )
+    create.add_argument(
+        "name_arg", nargs="?", metavar="NAME", help="the account's name (same as --name)"
+    )
     create.add_argument("--name", help="the account's name (same as the positional NAME)")
     create.add_argument("--description", help="what the account is for")
     create.add_argument(
@@ -54,19 +64,36 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     add_output_option(create)
     create.set_defaults(handler=run_create)
 
-    listing = sub.add_parser("list", help="list service accounts")
+    listing = add_command(
+        sub,
+        "list",
+        help="list service accounts",
+        example=["zenml service-account list", "zenml service-account list --active false"],
+    )
     listing.add_argument("--name", help="only accounts with this name")
-    listing.add_argument("--active", type=boolean, metavar="true|false")
+    listing.add_argument(
+        "--active", type=boolean, metavar="true|false", help="only active (or inactive) ones"
+    )
     add_output_option(listing)
     listing.set_defaults(handler=run_list)
 
-    describe = sub.add_parser("describe", help="show one service account and its API keys")
-    describe.add_argument("account", metavar="SERVICE_ACCOUNT_NAME")
+    describe = add_command(
+        sub,
+        "describe",
+        help="show one service account and its API keys",
+        example="zenml service-account describe ci-bot",
+    )
+    describe.add_argument("account", metavar="SERVICE_ACCOUNT_NAME", help=ACCOUNT_HELP)
     add_output_option(describe)
     describe.set_defaults(handler=run_describe)
 
-    update = sub.add_parser("update", help="rename, describe, activate or deactivate an account")
-    update.add_argument("account", metavar="SERVICE_ACCOUNT_NAME")
+    update = add_command(
+        sub,
+        "update",
+        help="rename, describe, activate or deactivate an account",
+        example="zenml service-account update ci-bot --active false",
+    )
+    update.add_argument("account", metavar="SERVICE_ACCOUNT_NAME", help=ACCOUNT_HELP)
     update.add_argument("--name", help="the new name")
     update.add_argument("--description", help="the new description")
     update.add_argument(
@@ -78,12 +105,18 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     add_output_option(update)
     update.set_defaults(handler=run_update)
 
-    delete = sub.add_parser("delete", help="delete a service account and its API keys")
-    delete.add_argument("account", metavar="SERVICE_ACCOUNT_NAME")
+    delete = add_command(
+        sub,
+        "delete",
+        help="delete a service account and its API keys",
+        example="zenml service-account delete ci-bot --yes",
+    )
+    delete.add_argument("account", metavar="SERVICE_ACCOUNT_NAME", help=ACCOUNT_HELP)
     delete.add_argument("--yes", "-y", action="store_true", help="don't ask for confirmation")
     delete.set_defaults(handler=run_delete)
 
     api_keys.register(sub)
+    trust.register(sub)
 
 
 def run_create(rt: Runtime, args: argparse.Namespace) -> int:

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-from zenml_cli.arguments import boolean, given
+from zenml_cli.arguments import add_command, add_group, boolean, given
 from zenml_cli.client import quote
 from zenml_cli.errors import CLIError
 from zenml_cli.output import Column, add_output_option, field, table, time_field, to_json
@@ -24,11 +24,20 @@ LIST_COLUMNS: Sequence[Column] = (
 
 
 def register(commands: argparse._SubParsersAction[Any]) -> None:
-    group = commands.add_parser("user", help="manage users (admins only)")
-    sub = group.add_subparsers(dest="action", metavar="ACTION", required=True)
+    _, sub = add_group(
+        commands,
+        "user",
+        help="manage users (admins only)",
+        example=["zenml user list", "zenml user create alice --password-stdin < password.txt"],
+    )
 
-    create = sub.add_parser("create", help="create a user")
-    create.add_argument("name", metavar="NAME")
+    create = add_command(
+        sub,
+        "create",
+        help="create a user",
+        example="zenml user create alice --admin --password-stdin < password.txt",
+    )
+    create.add_argument("name", metavar="NAME", help="the new user's name")
     create.add_argument("--admin", action="store_true", help="make the user an admin")
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from standard input"
@@ -36,19 +45,26 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     add_output_option(create)
     create.set_defaults(handler=run_create)
 
-    listing = sub.add_parser("list", help="list users")
+    listing = add_command(sub, "list", help="list users", example="zenml user list")
     add_output_option(listing)
     listing.set_defaults(handler=run_list)
 
-    update = sub.add_parser("update", help="activate, deactivate or change a user")
-    update.add_argument("name", metavar="NAME")
+    update = add_command(
+        sub,
+        "update",
+        help="activate, deactivate or change a user",
+        example="zenml user update alice --active false",
+    )
+    update.add_argument("name", metavar="NAME", help="the user's name or id")
     update.add_argument(
         "--active",
         type=boolean,
         metavar="true|false",
         help="false rejects the user's devices and sessions at once",
     )
-    update.add_argument("--admin", type=boolean, metavar="true|false", dest="is_admin")
+    update.add_argument(
+        "--admin", type=boolean, metavar="true|false", dest="is_admin", help="make or unmake admin"
+    )
     update.add_argument(
         "--password-stdin", action="store_true", help="read a new password from standard input"
     )

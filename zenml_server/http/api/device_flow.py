@@ -7,6 +7,8 @@
 - ``GET /.well-known/oauth-authorization-server``: where all of the above live.
 - ``PUT /api/v1/devices/{id}/verify`` and ``POST /api/v1/devices/verify`` (JSON
   ``{user_code, trusted_device}``): a logged-in user approves a device.
+- ``POST /api/v1/devices/verify/preview`` (JSON ``{user_code}``): what ``approve`` shows
+  before asking (who approves, what the device reports, both addresses, seen before).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from authlib.oauth2.rfc8628.errors import (
 
 from zenml_server.domain.clock import isoformat
 from zenml_server.domain.errors import InvalidInput
-from zenml_server.domain.models import Device, PrincipalKind
+from zenml_server.domain.models import Device
 from zenml_server.http.api.tokens import (
     DEVICE_CODE_GRANT,
     form_field,
@@ -46,6 +48,7 @@ from zenml_server.http.errors import (
 )
 from zenml_server.http.forms import optional_bool, read_form, read_json, require_text
 from zenml_server.http.keys import GRANTS, SERVICES, SETTINGS
+from zenml_server.services.approvals import ApprovalFacts, via_for
 from zenml_server.services.device_flow import CodeProblem, CodeRefused, PollError, PollRefused
 from zenml_server.storage.devices import DeviceMetadata
 
@@ -87,6 +90,23 @@ def device_json(device: Device) -> dict[str, Any]:
         "ip_address": device.ip_address,
         "user": user,
         "failed_auth_attempts": device.failed_auth_attempts,
+        "client_name": device.client_name,
+        "approved_via": None if device.approved_via is None else device.approved_via.value,
+        "approved_by_device_id": device.approved_by_device_id,
+        "locked_by": None if device.locked_by is None else device.locked_by.value,
+        "locked_because_of": device.locked_because_of,
+    }
+
+
+def facts_json(facts: ApprovalFacts) -> dict[str, Any]:
+    """The ApprovalPreview JSON shape: the device and what to check before approving."""
+    return {
+        "device": device_json(facts.device),
+        "approver": facts.approver_name,
+        "requested_from": facts.requested_from,
+        "approver_address": facts.approver_address,
+        "addresses_differ": facts.addresses_differ,
+        "seen_before": facts.seen_before,
     }
 
 
@@ -102,14 +122,27 @@ def code_error(exc: CodeRefused) -> ApiError:
 
 
 def device_metadata(user_agent: str, ip: str) -> DeviceMetadata:
-    """Parse ``Host/<h> ZenML/<v> Python/<v> OS/<os>``; unknown parts are ignored."""
+    """Parse ``[<client>/<v>] Host/<h> ZenML/<v> Python/<v> OS/<os>``.
+
+    The client's name is the first other ``name/version`` part (our CLI sends
+    ``zenml-cli/<v>``), else ``ZenML <v>`` (the ZenML client sends only the four known parts).
+    """
     found: dict[str, str] = {}
+    client_name = None
     for part in user_agent.split():
         key, sep, value = part.partition("/")
+        value = "".join(ch for ch in value if ch.isprintable())[:_MAX_METADATA_LENGTH]
+        key = "".join(ch for ch in key if ch.isprintable())[:64]
+        if not (sep and key and value):
+            continue
         field = _USER_AGENT_KEYS.get(key)
-        if sep and field and value and field not in found:
-            found[field] = "".join(ch for ch in value if ch.isprintable())[:_MAX_METADATA_LENGTH]
-    return DeviceMetadata(ip_address=ip, **found)
+        if field is None:
+            client_name = client_name or f"{key} {value}"
+        elif field not in found:
+            found[field] = value
+    if client_name is None and "client_version" in found:
+        client_name = f"ZenML {found['client_version']}"
+    return DeviceMetadata(ip_address=ip, client_name=client_name, **found)
 
 
 def base_url(request: web.Request) -> str:
@@ -184,8 +217,7 @@ async def server_metadata(request: web.Request) -> web.Response:
 
 async def _approve(request: web.Request, device_id: str | None) -> web.Response:
     principal = await require_principal(request)
-    if principal.kind is PrincipalKind.SERVICE_ACCOUNT:
-        raise ForbiddenError("a service account cannot approve device logins")
+    via = via_for(principal.kind)  # NotPermitted (403) for a service account
     body = await read_json(request)
     user_code = require_text(body, "user_code", max_length=64)
     trusted = optional_bool(body, "trusted_device") is True
@@ -197,10 +229,31 @@ async def _approve(request: web.Request, device_id: str | None) -> web.Response:
             ip=client_ip(request),
             approve=True,
             trusted=trusted,
+            via=via,
+            by_device_id=principal.device_id,
         )
     except CodeRefused as exc:
         raise code_error(exc) from None
     return web.json_response(device_json(device))
+
+
+async def preview_by_code(request: web.Request) -> web.Response:
+    """What ``zenml authorized-device approve`` shows before it asks y/N."""
+    principal = await require_principal(request)
+    via_for(principal.kind)
+    body = await read_json(request)
+    user_code = require_text(body, "user_code", max_length=64)
+    try:
+        facts = await request.app[SERVICES].device_flow.preview(
+            principal.id,
+            user_code,
+            device_id=None,
+            ip=client_ip(request),
+            user_name=principal.name,
+        )
+    except CodeRefused as exc:
+        raise code_error(exc) from None
+    return web.json_response(facts_json(facts), headers=NO_STORE)
 
 
 async def verify_device(request: web.Request) -> web.Response:
@@ -217,4 +270,5 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/v1/revoke", revoke)
     app.router.add_get("/.well-known/oauth-authorization-server", server_metadata)
     app.router.add_post("/api/v1/devices/verify", verify_by_code)
+    app.router.add_post("/api/v1/devices/verify/preview", preview_by_code)
     app.router.add_put("/api/v1/devices/{device_id}/verify", verify_device)

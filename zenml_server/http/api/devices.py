@@ -1,10 +1,14 @@
-"""The caller's authorized devices: list, describe, lock/unlock, delete."""
+"""The caller's authorized devices: list, describe, lock/unlock, delete.
+
+Locking or deleting a device locks every device it approved, transitively; the answer lists
+them in ``also_locked``. A lock set by an admin is lifted only by an admin (403 otherwise).
+"""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from zenml_server.domain.models import DeviceStatus
+from zenml_server.domain.models import Device, DeviceStatus
 from zenml_server.http.api.device_flow import device_json
 from zenml_server.http.auth import require_principal
 from zenml_server.http.errors import ValidationFailed
@@ -60,16 +64,27 @@ async def update_device(request: web.Request) -> web.Response:
     locked = optional_bool(body, "locked")
     if locked is None:
         raise ValidationFailed("the field 'locked' is required")
-    device = await request.app[SERVICES].devices.set_locked(
+    outcome = await request.app[SERVICES].devices.set_locked(
         caller, request.match_info["device_id"], locked
     )
-    return web.json_response(device_json(device))
+    assert outcome.device is not None
+    body = device_json(outcome.device)
+    body["also_locked"] = [_summary(d) for d in outcome.also_locked]
+    return web.json_response(body)
 
 
 async def delete_device(request: web.Request) -> web.Response:
+    """Delete, and say which devices it had approved were locked with it."""
     caller = await require_principal(request)
-    await request.app[SERVICES].devices.delete(caller, request.match_info["device_id"])
-    return web.Response(status=204)
+    device_id = request.match_info["device_id"]
+    outcome = await request.app[SERVICES].devices.delete(caller, device_id)
+    body = {"id": device_id, "also_locked": [_summary(d) for d in outcome.also_locked]}
+    return web.json_response(body)
+
+
+def _summary(device: Device) -> dict[str, str | None]:
+    """A device locked along with another: enough to name it."""
+    return {"id": device.id, "hostname": device.hostname}
 
 
 def setup(app: web.Application) -> None:

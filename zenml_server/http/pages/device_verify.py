@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from zenml_server.domain.errors import RateLimited
-from zenml_server.domain.models import Device, User
+from zenml_server.domain.models import ApprovalVia, Device, LockedBy, User
 from zenml_server.domain.secrets import format_user_code, normalize_user_code
 from zenml_server.http.auth import client_ip
 from zenml_server.http.forms import read_form
@@ -30,6 +30,12 @@ _MESSAGES = {
     "your devices page.",
     CodeProblem.LOCKED: "This login request is locked after too many wrong codes. Run zenml "
     "connect again in your terminal to start over.",
+}
+_LOCKED_MESSAGES = {
+    LockedBy.OWNER: "This device was locked by its owner on the devices page. Unlock it there, "
+    "or run zenml connect again in your terminal to start over.",
+    LockedBy.ADMIN: "This device was locked by an administrator. Only an administrator can "
+    "unlock it.",
 }
 _STATUS = {
     CodeProblem.WRONG: 400,
@@ -79,8 +85,8 @@ async def _confirm(
     request: web.Request, user: User, typed: str, device_id: str | None
 ) -> web.Response:
     try:
-        device = await request.app[SERVICES].device_flow.preview(
-            user.id, typed, device_id=device_id, ip=client_ip(request)
+        facts = await request.app[SERVICES].device_flow.preview(
+            user.id, typed, device_id=device_id, ip=client_ip(request), user_name=user.name
         )
     except CodeRefused as exc:
         return _refusal(request, user, exc, typed, device_id)
@@ -88,9 +94,10 @@ async def _confirm(
         return _too_many(request, user, typed, device_id)
     context = {
         "user": user,
-        "device": device,
+        "device": facts.device,
+        "facts": facts,
         "user_code": _shown(typed),
-        "asked": _when(device, request),
+        "asked": _when(facts.device, request),
         **_lifetimes(request),
     }
     return render(request, "device_verify_confirm.html", context)
@@ -117,10 +124,13 @@ def _refusal(
 ) -> web.Response:
     # After a lock or expiry the device is over: a new code will not be for this device.
     keep = device_id if exc.problem is CodeProblem.WRONG else None
+    message = _MESSAGES[exc.problem]
+    if exc.locked_by is not None:
+        message = _LOCKED_MESSAGES.get(exc.locked_by, message)
     return _entry(
         request,
         user,
-        error=_MESSAGES[exc.problem],
+        error=message,
         code=typed,
         device_id=keep,
         status=_STATUS[exc.problem],
@@ -160,6 +170,7 @@ async def verify_submit(request: web.Request) -> web.Response:
             ip=client_ip(request),
             approve=approve,
             trusted=trusted,
+            via=ApprovalVia.SESSION,
         )
     except CodeRefused as exc:
         return _refusal(request, user, exc, typed, device_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from zenml_server.domain.errors import NotFound
+from zenml_server.domain.errors import NotFound, NotPermitted
 from zenml_server.domain.models import Principal, PrincipalKind, User
 from zenml_server.http.forms import read_form
 from zenml_server.http.keys import SERVICES
@@ -23,6 +23,7 @@ async def devices_page(request: web.Request) -> web.Response:
     user = await require_user(request)
     result = await request.app[SERVICES].devices.list(_principal(user), page=1, size=200)
     done = request.query.get("done")
+    also = request.query.get("also", "")
     return render(
         request,
         "devices.html",
@@ -32,6 +33,8 @@ async def devices_page(request: web.Request) -> web.Response:
             "total": result.total,
             "when": when,
             "done": _ACTIONS.get(done or ""),
+            "also_locked": int(also) if also.isascii() and also.isdigit() and len(also) < 6 else 0,
+            "refused": request.query.get("refused") == "admin-lock",
         },
     )
 
@@ -45,12 +48,15 @@ async def device_action(request: web.Request) -> web.Response:
     admin = request.app[SERVICES].devices
     try:
         if action == "delete":
-            await admin.delete(_principal(user), device_id)
+            outcome = await admin.delete(_principal(user), device_id)
         else:
-            await admin.set_locked(_principal(user), device_id, action == "lock")
+            outcome = await admin.set_locked(_principal(user), device_id, action == "lock")
     except NotFound:
         raise web.HTTPNotFound() from None
-    raise web.HTTPSeeOther(f"/devices?done={action}")
+    except NotPermitted:
+        raise web.HTTPSeeOther("/devices?refused=admin-lock") from None
+    also = f"&also={len(outcome.also_locked)}" if outcome.also_locked else ""
+    raise web.HTTPSeeOther(f"/devices?done={action}{also}")
 
 
 def setup(app: web.Application) -> None:

@@ -6,8 +6,9 @@ from aiohttp import web
 
 from zenml_server.domain.errors import InvalidCredentials, RateLimited
 from zenml_server.http.auth import client_ip
+from zenml_server.http.errors import ForbiddenError
 from zenml_server.http.forms import read_form
-from zenml_server.http.keys import SERVICES
+from zenml_server.http.keys import SERVICES, SETTINGS
 from zenml_server.http.pages.render import render
 from zenml_server.http.pages.session import (
     check_csrf,
@@ -17,18 +18,22 @@ from zenml_server.http.pages.session import (
     safe_next,
     start_session,
 )
+from zenml_server.http.pages.sso import login_options
 
 
 async def login_page(request: web.Request) -> web.Response:
     target = safe_next(request.query.get("next"))
     if await current_user(request) is not None:
         raise web.HTTPSeeOther(target)
-    return render(request, "login.html", {"next": target, "error": None, "username": ""})
+    context = {"next": target, "error": None, "username": "", **login_options(request)}
+    return render(request, "login.html", context)
 
 
 async def login_submit(request: web.Request) -> web.Response:
     fields = await read_form(request)
     check_csrf(request, fields)
+    if not request.app[SETTINGS].password_login:
+        raise ForbiddenError("Password login is turned off here: use single sign-on.")
     target = safe_next(fields.get("next"))
     username = fields.get("username", "")[:128]
     password = fields.get("password", "")
@@ -44,6 +49,7 @@ async def login_submit(request: web.Request) -> web.Response:
             else "Wrong username or password."
         )
         context = {"next": target, "error": message, "username": username}
+        context.update(login_options(request))
         return render(request, "login.html", context, status=401)
     response = web.HTTPSeeOther(target)
     await start_session(request, response, user)
