@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 
 from zenml_server.domain.clock import Clock, SystemClock
-from zenml_server.http import observability, openapi_doc
+from zenml_server.http import metrics, openapi_doc
 from zenml_server.http.api import device_cancel, health, tokens, users
 from zenml_server.http.api import device_flow as device_flow_api
 from zenml_server.http.api import devices as devices_api
@@ -19,6 +19,7 @@ from zenml_server.http.api import trust_policies as trust_policies_api
 from zenml_server.http.context import services_context
 from zenml_server.http.errors import error_middleware
 from zenml_server.http.keys import CLOCK, SETTINGS, STORE
+from zenml_server.http.metrics import metrics_middleware
 from zenml_server.http.pages import device_verify, login, sso
 from zenml_server.http.pages import devices as devices_pages
 from zenml_server.http.pages import service_accounts as service_accounts_pages
@@ -34,7 +35,10 @@ def create_app(
     settings: Settings, *, store: Store | None = None, clock: Clock | None = None
 ) -> web.Application:
     """Build the application. With ``store`` given, the caller owns it (tests)."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_request_size)
+    app = web.Application(
+        middlewares=[metrics_middleware, error_middleware],
+        client_max_size=settings.max_request_size,
+    )
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     if store is not None:
@@ -56,7 +60,7 @@ def create_app(
         service_accounts_api,
         trust_policies_api,
         openapi_doc,
-        observability,
+        metrics,
         login,
         sso,
         device_verify,

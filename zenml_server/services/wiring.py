@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from zenml_server.domain.clock import Clock
 from zenml_server.services.auth import Authenticator
+from zenml_server.services.events import Events
 from zenml_server.services.housekeeping import Housekeeping
 from zenml_server.services.last_used import LastUsed
 from zenml_server.services.revocation import Revocations
@@ -27,3 +28,5 @@ class Wiring:
     housekeeping: Housekeeping
     clock: Clock
     settings: Settings
+    # What happened, counted for /metrics (device flows, logins).
+    events: Events = field(default_factory=Events)

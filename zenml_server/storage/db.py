@@ -64,6 +64,10 @@ class Database(Connection, Protocol):
         """Raise StorageUnavailable unless the database answers now."""
         ...
 
+    def pool_stats(self) -> tuple[int, int, int, int]:
+        """(connections open, in use, callers waiting for one, most connections), from memory."""
+        ...
+
     def listen(self, channel: str) -> AsyncIterator[str]:
         """Payloads notified on ``channel`` by any process, and the LISTEN_* markers above
         (PostgreSQL; never raises, reconnects by itself). SQLite yields nothing."""

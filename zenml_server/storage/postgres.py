@@ -109,6 +109,7 @@ class PostgresDatabase:
         self._pool = pool
         self._dsn = dsn
         self.availability = Availability("postgresql")
+        self._waiting = 0
 
     @classmethod
     async def open(cls, dsn: str, *, pool_size: int = 10) -> PostgresDatabase:
@@ -136,13 +137,15 @@ class PostgresDatabase:
     async def ping(self) -> None:
         await self.fetchval("SELECT 1")
 
-    def pool_stats(self) -> tuple[int, int, int]:
-        """(connections open, in use, the pool's maximum)."""
+    def pool_stats(self) -> tuple[int, int, int, int]:
+        """(connections open, in use, callers waiting for one, the pool's maximum)."""
         size = self._pool.get_size()
-        return size, size - self._pool.get_idle_size(), self._pool.get_max_size()
+        in_use = size - self._pool.get_idle_size()
+        return size, in_use, self._waiting, self._pool.get_max_size()
 
     @asynccontextmanager
     async def _acquire(self) -> AsyncIterator[_PgConnection]:
+        self._waiting += 1
         try:
             conn = await self._pool.acquire(timeout=5)
         except Exception as exc:
@@ -150,6 +153,8 @@ class PostgresDatabase:
                 raise
             self.availability.lost(_reason(exc))
             raise StorageUnavailable(_reason(exc)) from None
+        finally:
+            self._waiting -= 1
         try:
             yield _PgConnection(conn, self.availability)
         finally:

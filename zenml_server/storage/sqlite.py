@@ -121,6 +121,12 @@ class SqliteDatabase:
         for conn in self._raw:
             await conn.close()
 
+    def pool_stats(self) -> tuple[int, int, int, int]:
+        """(connections open, writer in use, writers waiting, connections): one writer, one
+        reader."""
+        waiting = len(getattr(self._write_lock, "_waiters", None) or ())
+        return 2, int(self._write_lock.locked()), waiting, 2
+
     async def ping(self) -> None:
         await self._reader.fetchval("SELECT 1")
 
