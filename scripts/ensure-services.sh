@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Make sure what the tests need outside Python is there: PostgreSQL answering on
-# 127.0.0.1:5432, Debian's chromium for the browser tests and Debian's nginx for the replica
-# suite (which starts its own nginx and its own PostgreSQL instance; nothing here is started). Needs root to install or start
-# them; without root it says what is missing and the test run skips (or, in CI, fails) those tests.
+# 127.0.0.1:5432, Debian's chromium for the browser tests and Debian's nginx (deploy checks and
+# the replica suite, which starts its own nginx and its own PostgreSQL instance).
+# Needs root to install or start them; without root it says what is missing and the test run
+# skips (or, in CI, fails) those tests.
 set -euo pipefail
 
 as_root() {
@@ -31,6 +32,12 @@ if [ ! -x /usr/bin/chromium ]; then
     || echo "warning: could not install chromium"
 fi
 
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+  echo "Installing Debian's nginx for the deploy checks and the replica suite"
+  (as_root apt-get update -q && as_root apt-get install -y -q nginx) >/dev/null \
+    || echo "warning: could not install nginx"
+fi
+
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
   echo "Installing node and npm for the OpenID provider the federation tests run"
   (as_root apt-get update -q && as_root apt-get install -y -q nodejs npm) >/dev/null \
@@ -38,9 +45,3 @@ if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
 fi
 # The pinned OpenID provider, cached outside the clone (the tests would install it otherwise).
 "$(dirname "$0")/oidc-provider.sh" >/dev/null || echo "warning: could not install the OpenID provider"
-
-if [ ! -x /usr/sbin/nginx ] && ! command -v nginx >/dev/null; then
-  echo "Installing Debian's nginx for the replica suite"
-  (as_root apt-get update -q && as_root apt-get install -y -q nginx) >/dev/null \
-    || echo "warning: could not install nginx"
-fi

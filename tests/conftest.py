@@ -42,6 +42,8 @@ _TABLES = (
     "users",
     "server_settings",
     "credential_changes",
+    "signing_keys",
+    "revoked_tokens",
 )
 
 

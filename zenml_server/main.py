@@ -12,9 +12,9 @@ import time
 
 from aiohttp import web
 
-from zenml_server import __version__
+from zenml_server import __version__, keys_command
 from zenml_server.domain.clock import SystemClock
-from zenml_server.domain.errors import StorageUnavailable
+from zenml_server.domain.errors import DomainError, StorageUnavailable
 from zenml_server.settings import Settings, SettingsError, mask_url
 
 
@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the server (the default)")
     sub.add_parser("migrate", help="apply database migrations and exit")
+    keys_command.add_parser(sub)
     return parser
 
 
@@ -57,10 +58,17 @@ def main(argv: list[str] | None = None) -> int:
             applied = asyncio.run(_migrate(settings))
             print(f"applied migrations: {applied}" if applied else "database is up to date")
             return 0
+        if args.command == "keys":
+            print(asyncio.run(keys_command.run(settings, args.keys_command)))
+            return 0
         return _serve(settings, host=args.host or settings.host, port=args.port or settings.port)
     except StorageUnavailable as exc:
         print(f"zenml-server: database {mask_url(settings.database_url)}: {exc}", file=sys.stderr)
         return 1
+    except DomainError as exc:
+        # Signing keys that cannot be opened, a rotation refused: one line, no traceback.
+        print(f"zenml-server: {exc.message}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -59,6 +59,7 @@ class Settings:
     admin_username: str = "admin"
     admin_password: str | None = field(default=None, repr=False)
     jwt_secret_key: str | None = field(default=None, repr=False)
+    encryption_key: str | None = field(default=None, repr=False)
     jwt_token_expire_minutes: int = 60
     session_expire_minutes: int = 720
     device_expiration_minutes: int = 1440
@@ -72,9 +73,23 @@ class Settings:
     revocation_cache_ttl_seconds: float = 5.0
     rate_limit_scale: float = 1.0
     log_level: str = "INFO"
+    api_key_max_lifetime_days: int | None = None
+    introspection_service_accounts: tuple[str, ...] = ()
     token_exchange_expire_minutes: int = 15
     sso_providers: tuple[SsoProvider, ...] = ()
     password_login: bool = True
+
+    @property
+    def max_token_lifetime(self) -> int:
+        """The longest any access token can live, in seconds: how long a superseded signing
+        key keeps verifying."""
+        minutes = max(
+            self.jwt_token_expire_minutes,
+            self.device_expiration_minutes,
+            self.trusted_device_expiration_minutes,
+            self.token_exchange_expire_minutes,
+        )
+        return minutes * 60
 
     def __repr__(self) -> str:
         shown = []
@@ -107,7 +122,11 @@ class Settings:
         return cls(**values)
 
 
-_SECRET_FIELDS = {"admin_password", "jwt_secret_key"}  # (SSO client secrets: repr=False)
+_SECRET_FIELDS = {
+    "admin_password",
+    "jwt_secret_key",
+    "encryption_key",
+}  # (SSO client secrets: repr=False)
 
 
 def mask_url(url: str) -> str:
@@ -193,6 +212,10 @@ def _secret(raw: str) -> str:
     if len(raw) < 32:
         raise ValueError("must be at least 32 characters long")
     return raw
+
+
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
 def _boolean(raw: str) -> bool:
@@ -285,6 +308,7 @@ SPECS: dict[str, Callable[[str], Any]] = {
     "admin_username": _text,
     "admin_password": _text,
     "jwt_secret_key": _secret,
+    "encryption_key": _secret,
     "jwt_token_expire_minutes": _positive_int,
     "session_expire_minutes": _positive_int,
     "device_expiration_minutes": _positive_int,
@@ -298,6 +322,8 @@ SPECS: dict[str, Callable[[str], Any]] = {
     "revocation_cache_ttl_seconds": _positive_float,
     "rate_limit_scale": _positive_float,
     "log_level": _log_level,
+    "api_key_max_lifetime_days": _positive_int,
+    "introspection_service_accounts": _names,
     "token_exchange_expire_minutes": _positive_int,
     "sso_providers": _sso_providers,
     "password_login": _boolean,

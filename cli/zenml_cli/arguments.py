@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import difflib
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any, NoReturn
 
 from zenml_cli.errors import CLIError
@@ -115,3 +116,18 @@ def port(raw: str) -> int:
 def given(**values: object) -> dict[str, object]:
     """The options the user actually gave (not None), as a request body for a partial update."""
     return {name: value for name, value in values.items() if value is not None}
+
+
+_UNITS = {"d": 86400, "h": 3600, "m": 60}
+
+
+def duration(raw: str) -> timedelta:
+    """A duration such as ``90d``, ``12h`` or ``30m`` (a whole number and a unit)."""
+    text = raw.strip().lower()
+    unit = _UNITS.get(text[-1:])
+    number = text[:-1]
+    if unit is None or not number.isdigit() or int(number) <= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected a duration such as 90d, 12h or 30m, got {raw!r}"
+        )
+    return timedelta(seconds=int(number) * unit)

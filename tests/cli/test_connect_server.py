@@ -160,3 +160,30 @@ def test_logout_asks_the_server_to_revoke_and_forgets(cli: Cli, server: Server) 
     assert result.err == ""
     assert cli.config().credentials(server.url) is None
     assert cli.config().active_url is None
+
+
+def test_disconnect_with_an_api_key_revokes_its_token_and_says_the_key_stays(
+    cli: Cli, server: Server
+) -> None:
+    """disconnect after an API-key login revokes the token it holds (refused afterwards) and
+    says honestly that the key itself still works."""
+    admin = server.admin_token()
+    status, _ = server.api(
+        "POST", "/api/v1/service_accounts", token=admin, body={"name": "ci-disconnect"}
+    )
+    assert status == 201
+    status, key = server.api(
+        "POST",
+        "/api/v1/service_accounts/ci-disconnect/api_keys",
+        token=admin,
+        body={"name": "k1"},
+    )
+    assert status == 201
+    secret = key["key"]
+    assert cli("connect", "--url", server.url, "--api-key", secret).code == 0
+    token = cli.config().credentials(server.url).access_token  # type: ignore[union-attr]
+    result = cli("disconnect")
+    assert result.code == 0, result.err
+    assert "Revoked the token" in result.out and "API key itself still works" in result.out
+    assert server.api("GET", "/api/v1/current-user", token=token)[0] == 401
+    assert server.api("GET", "/api/v1/current-user", token=secret)[0] == 200

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta
 
 from tests.cli.conftest import Cli, Server, one_error_line, unique
 
@@ -193,3 +194,25 @@ def test_delete_asks_first_and_unknown_names_are_one_line(admin_cli: Cli) -> Non
     assert one_error_line(missing)
     nothing = admin_cli("service-account", "update", name)
     assert one_error_line(nothing) and "nothing to change" in nothing.err
+
+
+def test_expires_in_sets_the_expiry_and_list_shows_it(admin_cli: Cli) -> None:
+    """`api-key create/rotate --expires-in 90d` gives the key an expiry ~90 days ahead, shown
+    by list; a malformed duration is one error line."""
+    name = unique("expiring")
+    _create_account(admin_cli, name)
+    created = admin_cli("service-account", "api-key", name, "create", "k90", "--expires-in", "90d")
+    assert created.code == 0, created.err
+    assert "It expires at" in created.out
+    listed = admin_cli("service-account", "api-key", name, "list", "--output", "json")
+    expiry = {k["name"]: k["expires_at"] for k in json.loads(listed.out)}
+    assert expiry["default"] is None
+    when = datetime.fromisoformat(expiry["k90"].replace("Z", "+00:00"))
+    assert timedelta(days=89, hours=23) < when - datetime.now(UTC) <= timedelta(days=90)
+    table = admin_cli("service-account", "api-key", name, "list")
+    assert "EXPIRES" in table.out
+    rotated = admin_cli("service-account", "api-key", name, "rotate", "k90", "--expires-in", "12h")
+    assert rotated.code == 0, rotated.err
+    assert "The new key expires at" in rotated.out
+    bad = admin_cli("service-account", "api-key", name, "create", "kx", "--expires-in", "soon")
+    assert one_error_line(bad) and "90d" in bad.err

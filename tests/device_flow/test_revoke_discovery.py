@@ -23,13 +23,12 @@ async def test_revoke_device_token_revokes_device(client: Any, admin_token: str)
     assert await client.app[STORE].devices.get(body["device_id"]) is None
 
 
-async def test_revoke_unknown_or_other_tokens_is_200(client: Any, admin_token: str) -> None:
-    """Unknown tokens, user tokens and a token_type_hint all answer 200 (RFC 7009 §2.2)."""
-    for token in ("garbage", admin_token):
-        resp = await client.post(
-            "/api/v1/revoke", data={"token": token, "token_type_hint": "access_token"}
-        )
-        assert resp.status == 200
+async def test_revoke_unknown_token_is_200(client: Any, admin_token: str) -> None:
+    """Unknown tokens with a token_type_hint answer 200 and change nothing (RFC 7009 §2.2)."""
+    resp = await client.post(
+        "/api/v1/revoke", data={"token": "garbage", "token_type_hint": "access_token"}
+    )
+    assert resp.status == 200
     assert (await client.get("/api/v1/current-user", headers=bearer(admin_token))).status == 200
 
 

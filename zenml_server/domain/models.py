@@ -126,6 +126,8 @@ class ApiKey:
     previous_expires: float | None = None
     # Tokens issued before this moment (the last deactivation) are refused for good.
     tokens_valid_after: float | None = None
+    # When the key stops working (None: never); set at create and rotate.
+    expires_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,15 @@ from aiohttp import web
 
 from zenml_server.domain.clock import Clock, SystemClock
 from zenml_server.http import metrics, openapi_doc
-from zenml_server.http.api import device_cancel, health, tokens, users
+from zenml_server.http.api import (
+    device_cancel,
+    health,
+    introspection,
+    jwks,
+    token_revocation,
+    tokens,
+    users,
+)
 from zenml_server.http.api import device_flow as device_flow_api
 from zenml_server.http.api import devices as devices_api
 from zenml_server.http.api import service_accounts as service_accounts_api
@@ -58,6 +66,9 @@ def create_app(
         device_cancel,
         devices_api,
         service_accounts_api,
+        jwks,
+        token_revocation,
+        introspection,
         trust_policies_api,
         openapi_doc,
         metrics,

@@ -13,25 +13,30 @@ from typing import Any
 from aiohttp import web
 
 from zenml_server import __version__
-from zenml_server.domain.secrets import new_token
+from zenml_server.domain.clock import Clock
+from zenml_server.domain.sealing import Sealer
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS, STORE
 from zenml_server.http.provider_client import ProviderClient
 from zenml_server.services.auth import Authenticator
 from zenml_server.services.device_flow import DeviceFlow
 from zenml_server.services.devices import DeviceAdmin
 from zenml_server.services.housekeeping import Housekeeping
+from zenml_server.services.introspection import Introspection
 from zenml_server.services.last_used import LastUsed
 from zenml_server.services.loops import Loops
 from zenml_server.services.oidc import OidcProviders
 from zenml_server.services.passwords import Passwords
 from zenml_server.services.revocation import CredentialCache, Revocations
 from zenml_server.services.service_accounts import ServiceAccounts
+from zenml_server.services.signing_keys import SigningKeys
 from zenml_server.services.sso import SingleSignOn
 from zenml_server.services.token_exchange import TokenExchange
+from zenml_server.services.token_revocation import RevokedTokens, TokenRevocation
 from zenml_server.services.tokens import Tokens
 from zenml_server.services.trust_policies import TrustPolicies
 from zenml_server.services.users import UserService
 from zenml_server.services.wiring import Wiring
+from zenml_server.settings import Settings
 from zenml_server.storage.migrate import migrate
 from zenml_server.storage.store import Store
 
@@ -60,6 +65,9 @@ class Services:
     device_flow: DeviceFlow
     devices: DeviceAdmin
     service_accounts: ServiceAccounts
+    token_revocation: TokenRevocation
+    signing_keys: SigningKeys
+    introspection: Introspection
     # Federation: OpenID providers (HTTP through provider_client), keyless workload login.
     provider_client: ProviderClient
     oidc: OidcProviders
@@ -71,16 +79,19 @@ class Services:
 
 
 async def build_services(app: web.Application, store: Store) -> Services:
-    """Read the deployment's identity and secret from the store and wire the services."""
+    """Read the deployment's identity, signing keys and revoked tokens from the store and
+    wire the services."""
     settings, clock = app[SETTINGS], app[CLOCK]
     deployment_id = await store.server_settings.get_or_set("deployment_id", str(uuid.uuid4()))
-    secret = settings.jwt_secret_key or await store.server_settings.get_or_set(
-        "jwt_secret_key", new_token(48)
-    )
-    tokens = Tokens(secret, f"zenml-server:{deployment_id}", clock)
+    keys = signing_keys(store, settings, clock)
+    await keys.start()
+    tokens = Tokens(keys, f"zenml-server:{deployment_id}", clock)
     cache = CredentialCache(settings.revocation_cache_ttl_seconds)
     revocations = Revocations(store.db, store.changes, cache)
-    auth = Authenticator(store, tokens, cache)
+    revocations.watch(keys.on_change, keys.reload)
+    revoked = RevokedTokens(store.revoked_tokens, clock)
+    await revoked.load()
+    auth = Authenticator(store, tokens, cache, revoked)
     last_used = LastUsed()
     housekeeping = Housekeeping()
     passwords = Passwords()
@@ -88,6 +99,7 @@ async def build_services(app: web.Application, store: Store) -> Services:
     housekeeping.register(
         "credential_changes", lambda: store.changes.prune(clock.now() - CHANGE_LOG_RETENTION)
     )
+    housekeeping.register("signing_keys", keys.retire)
     wiring = Wiring(
         store=store,
         tokens=tokens,
@@ -98,6 +110,7 @@ async def build_services(app: web.Application, store: Store) -> Services:
         clock=clock,
         settings=settings,
     )
+    device_flow = DeviceFlow(wiring)
     service_accounts = ServiceAccounts(wiring)
     provider_client = ProviderClient()
     oidc = OidcProviders(provider_client, clock)
@@ -107,15 +120,29 @@ async def build_services(app: web.Application, store: Store) -> Services:
         wiring=wiring,
         passwords=passwords,
         users=UserService(wiring, passwords),
-        device_flow=DeviceFlow(wiring),
+        device_flow=device_flow,
         devices=DeviceAdmin(wiring),
         service_accounts=service_accounts,
+        token_revocation=TokenRevocation(wiring, revoked, device_flow.revoke),
+        signing_keys=keys,
+        introspection=Introspection(auth, settings.introspection_service_accounts),
         provider_client=provider_client,
         oidc=oidc,
         trust_policies=TrustPolicies(wiring, service_accounts),
         token_exchange=TokenExchange(wiring, oidc),
         sso=SingleSignOn(wiring, oidc),
         loops=Loops(clock, store.db.availability),
+    )
+
+
+def signing_keys(store: Store, settings: Settings, clock: Clock) -> SigningKeys:
+    """The keyring as configured (also used by ``zenml-server keys``)."""
+    return SigningKeys(
+        store,
+        Sealer(settings.encryption_key),
+        clock,
+        configured_secret=settings.jwt_secret_key,
+        max_lifetime=settings.max_token_lifetime,
     )
 
 

@@ -28,6 +28,7 @@ OAUTH_PATHS = frozenset(
         "/api/v1/device_authorization",
         "/api/v1/device_authorization/cancel",
         "/api/v1/revoke",
+        "/api/v1/introspect",
     }
 )
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -171,6 +172,7 @@ def _oauth_body(exc: ApiError) -> tuple[int, dict[str, str]]:
         return 400, {"error": "invalid_request", "error_description": exc.detail}
     code = {
         401: "invalid_client",
+        403: "access_denied",
         429: "rate_limited",
         503: "temporarily_unavailable",
         500: "server_error",

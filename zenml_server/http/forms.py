@@ -8,6 +8,7 @@ types are refused before anything is looked at.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -108,6 +109,23 @@ def optional_bool(fields: dict[str, Any], name: str) -> bool | None:
     if not isinstance(value, bool):
         raise ValidationFailed(f"the field {name!r} must be true or false")
     return value
+
+
+def optional_timestamp(fields: dict[str, Any], name: str) -> float | None:
+    """An optional ISO 8601 date-time with a time zone (``2027-03-01T00:00:00Z``), as POSIX
+    seconds; None when absent or null."""
+    value = fields.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 64:
+        raise ValidationFailed(f"the field {name!r} must be an ISO 8601 date-time")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationFailed(f"the field {name!r} must be an ISO 8601 date-time") from None
+    if parsed.tzinfo is None:
+        raise ValidationFailed(f"the field {name!r} needs a time zone (e.g. Z for UTC)")
+    return parsed.timestamp()
 
 
 def query_bool(request: web.Request, name: str) -> bool | None:

@@ -7,14 +7,14 @@ and API keys in their own services). Verifiers decide from cached credential sta
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 from typing import Any
 
 from zenml_server.domain.errors import InvalidCredentials
 from zenml_server.domain.models import Principal, PrincipalKind, User
 from zenml_server.domain.secrets import API_KEY_PREFIX
 from zenml_server.services.revocation import CredentialCache
-from zenml_server.services.tokens import Tokens
+from zenml_server.services.tokens import Tokens, UnknownSigningKey
 from zenml_server.storage.store import Store
 
 TokenVerifier = Callable[[dict[str, Any]], Awaitable[Principal]]
@@ -22,10 +22,14 @@ KeyVerifier = Callable[[str], Awaitable[Principal]]
 
 
 class Authenticator:
-    def __init__(self, store: Store, tokens: Tokens, cache: CredentialCache) -> None:
+    def __init__(
+        self, store: Store, tokens: Tokens, cache: CredentialCache, revoked: Container[str]
+    ) -> None:
         self._store = store
         self._tokens = tokens
         self._cache = cache
+        # jtis revoked in any process (services/token_revocation.py): a set lookup.
+        self._revoked = revoked
         self._verifiers: dict[str, TokenVerifier] = {"user": self._verify_user_token}
         self._key_verifier: KeyVerifier | None = None
 
@@ -41,11 +45,27 @@ class Authenticator:
             if self._key_verifier is None:
                 raise InvalidCredentials("invalid credentials")
             return await self._key_verifier(bearer)
-        claims = self._tokens.verify(bearer)
+        claims = await self.claims(bearer)
         verifier = self._verifiers.get(claims["kind"])
         if verifier is None:
             raise InvalidCredentials("invalid credentials")
         return await verifier(claims)
+
+    async def claims(self, bearer: str) -> dict[str, Any]:
+        """The verified claims of an unrevoked token (no credential state check).
+
+        A token naming a key this process has not heard of yet (rotated in another process a
+        moment ago) makes it reload the keys, at most once a second.
+        """
+        try:
+            claims = self._tokens.verify(bearer)
+        except UnknownSigningKey:
+            if not await self._tokens.keys.refresh():
+                raise
+            claims = self._tokens.verify(bearer)
+        if claims.get("jti") in self._revoked:
+            raise InvalidCredentials("invalid credentials")
+        return claims
 
     def token_claims(self, bearer: str) -> dict[str, Any]:
         """The verified claims of a token (no state check): for revocation and introspection."""

@@ -8,6 +8,10 @@ forgotten:
 - in every other process through PostgreSQL NOTIFY, and through the ``credential_changes``
   log polled a few times a second (the only path on SQLite, and the safety net on PostgreSQL);
 - after a short TTL in any case.
+
+Other per-process state kept current by the same log (signing keys, revoked ``jti``s)
+registers a watcher: it hears every entity applied, and resyncs after a database outage
+(when changes may have been missed).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from zenml_server.storage.db import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+Watcher = Callable[[str], None]
+Resync = Callable[[], Awaitable[None]]
 CHANNEL = "zenml_credentials"
 _MAX_ENTRIES = 200_000
 
@@ -80,10 +86,26 @@ class Revocations:
         self._changes = changes
         self.cache = cache
         self._cursor: int | None = None
+        # True after a failed poll round: changes may have been missed, resync when back.
+        self._missed = False
         # Read by /metrics; plain ints and a bool, so counting costs nothing.
         self.sent = 0
         self.received = {"notify": 0, "poll": 0}
         self.listening = False
+        self._watchers: list[Watcher] = []
+        self._resyncs: list[Resync] = []
+
+    def watch(self, watcher: Watcher, resync: Resync | None = None) -> None:
+        """Call ``watcher(entity)`` for every change applied in this process, and
+        ``resync()`` once the database answers again after an outage."""
+        self._watchers.append(watcher)
+        if resync is not None:
+            self._resyncs.append(resync)
+
+    def _apply(self, entity: str) -> None:
+        self.cache.invalidate(entity)
+        for watcher in self._watchers:
+            watcher(entity)
 
     @staticmethod
     async def record(conn: Connection, entity: str, now: float) -> None:
@@ -93,7 +115,7 @@ class Revocations:
     async def announce(self, *entities: str) -> None:
         """After commit: forget the entities here and tell other processes at once."""
         for entity in entities:
-            self.cache.invalidate(entity)
+            self._apply(entity)
         self.sent += len(entities)
         with contextlib.suppress(StorageUnavailable):
             for entity in entities:
@@ -105,13 +127,18 @@ class Revocations:
         try:
             if self._cursor is None:
                 self._cursor = await self._changes.latest()
+                if self._missed:
+                    for resync in self._resyncs:
+                        await resync()
+                    self._missed = False
             for change_id, entity in await self._changes.since(self._cursor):
-                self.cache.invalidate(entity)
+                self._apply(entity)
                 self._cursor = change_id
                 self.received["poll"] += 1
         except Exception:
             self.cache.clear()
             self._cursor = None
+            self._missed = True
             raise
 
     async def poll_changes(self, loops: Loops, interval: float, bound: float) -> None:
@@ -148,5 +175,5 @@ class Revocations:
         if payload == LISTEN_CONNECTED:
             self.cache.clear()
         elif payload != LISTEN_ALIVE:
-            self.cache.invalidate(payload)
+            self._apply(payload)
             self.received["notify"] += 1

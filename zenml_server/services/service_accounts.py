@@ -86,6 +86,20 @@ def _ended(issued_at: Any, key: ApiKey, account: ServiceAccount) -> bool:
     )
 
 
+def check_expiry(expires_at: float | None, now: float, max_days: int | None) -> float | None:
+    """An API key's expiry: in the future, and within ZENML_SERVER_API_KEY_MAX_LIFETIME_DAYS
+    when that is set (then a key without an expiry is refused)."""
+    if expires_at is None:
+        if max_days is not None:
+            raise InvalidInput(f"API keys must expire within {max_days} days: give expires_at")
+        return None
+    if expires_at <= now:
+        raise InvalidInput("expires_at must be in the future")
+    if max_days is not None and expires_at > now + max_days * 86400:
+        raise InvalidInput(f"expires_at must be at most {max_days} days ahead")
+    return expires_at
+
+
 def check_retain(minutes: int) -> int:
     if isinstance(minutes, bool) or not 0 <= minutes <= MAX_RETAIN_MINUTES:
         raise InvalidInput(f"retain_period_minutes must be from 0 to {MAX_RETAIN_MINUTES}")
@@ -102,6 +116,7 @@ class ServiceAccounts:
         self._last_used = wiring.last_used
         self._clock = clock = wiring.clock
         self._token_lifetime = wiring.settings.jwt_token_expire_minutes * 60
+        self._max_key_days = wiring.settings.api_key_max_lifetime_days
         self._login_limit = RateLimiter(
             clock,
             burst=LOGIN_BURST,
@@ -187,10 +202,18 @@ class ServiceAccounts:
     # -- keys -----------------------------------------------------------------------------
 
     async def create_key(
-        self, account_name_or_id: str, name: str, description: str | None = None
+        self,
+        account_name_or_id: str,
+        name: str,
+        description: str | None = None,
+        *,
+        expires_at: float | None = None,
     ) -> IssuedKey:
-        """A new key for the account; its secret is in the answer and nowhere else."""
+        """A new key for the account, working until ``expires_at`` (None: no expiry); its
+        secret is in the answer and nowhere else."""
         check_name(name)
+        now = self._clock.now()
+        expires_at = check_expiry(expires_at, now, self._max_key_days)
         account = await self.find_account(account_name_or_id)
         secret = new_api_key()
         key = await self._accounts.create_key(
@@ -198,7 +221,8 @@ class ServiceAccounts:
             name,
             _check_description(description) or "",
             key_digest=digest(secret),
-            now=self._clock.now(),
+            now=now,
+            expires_at=expires_at,
         )
         return IssuedKey(key, secret)
 
@@ -250,18 +274,27 @@ class ServiceAccounts:
         return updated
 
     async def rotate_key(
-        self, account_name_or_id: str, name_or_id: str, *, retain_period_minutes: int
+        self,
+        account_name_or_id: str,
+        name_or_id: str,
+        *,
+        retain_period_minutes: int,
+        expires_at: float | None = None,
     ) -> IssuedKey:
-        """A new secret for the key, working at once; the previous one (and its tokens) keep
-        working ``retain_period_minutes`` (0: they stop now)."""
+        """A new secret for the key, working at once until ``expires_at`` (None: no expiry);
+        the previous one (and its tokens) keep working ``retain_period_minutes`` (0: they
+        stop now)."""
         check_retain(retain_period_minutes)
+        now = self._clock.now()
+        expires_at = check_expiry(expires_at, now, self._max_key_days)
         key = await self.find_key(account_name_or_id, name_or_id)
         secret = new_api_key()
         rotated = await self._accounts.rotate_key(
             key.id,
             new_digest=digest(secret),
             retain_minutes=retain_period_minutes,
-            now=self._clock.now(),
+            now=now,
+            expires_at=expires_at,
         )
         if rotated is None:
             raise NotFound("no such API key")
@@ -289,6 +322,9 @@ class ServiceAccounts:
         if match.generation != key.generation and key.previous_expires is not None:
             left = int(key.previous_expires - self._clock.now())
             lifetime = max(1, min(lifetime, left))
+        if key.expires_at is not None:
+            # A token never outlives the key it came from.
+            lifetime = max(1, min(lifetime, int(key.expires_at - self._clock.now())))
         return self._tokens.issue(
             TOKEN_KIND, account.id, lifetime, api_key_id=key.id, gen=match.generation
         )
@@ -331,6 +367,9 @@ class ServiceAccounts:
         )
         now = self._clock.now()
         if key is None or not key.active or not _generation_works(key, generation, now):
+            raise InvalidCredentials("invalid credentials")
+        if key.expires_at is not None and key.expires_at <= now:
+            # Expired: refused like an inactive key, with its tokens.
             raise InvalidCredentials("invalid credentials")
         account_id = key.service_account_id
         account: ServiceAccount | None = await self._cache.get(

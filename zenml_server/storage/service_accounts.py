@@ -23,7 +23,7 @@ _ACCOUNT_COLUMNS = "id, name, description, active, created, updated, tokens_vali
 _KEY_COLUMNS = (
     "k.id, k.service_account_id, sa.name AS service_account_name, k.name, k.description, "
     "k.active, k.created, k.updated, k.last_login, k.last_rotated, k.retain_period_minutes, "
-    "k.generation, k.previous_expires, k.tokens_valid_after"
+    "k.generation, k.previous_expires, k.tokens_valid_after, k.expires_at"
 )
 _KEY_FROM = "api_keys k JOIN service_accounts sa ON sa.id = k.service_account_id"
 # In an update where $4 is the new ``active`` and $5 is now: a deactivation ends every token
@@ -63,6 +63,7 @@ def _key(row: Row) -> ApiKey:
         generation=int(row["generation"]),
         previous_expires=_opt_float(row["previous_expires"]),
         tokens_valid_after=_opt_float(row["tokens_valid_after"]),
+        expires_at=_opt_float(row["expires_at"]),
     )
 
 
@@ -185,21 +186,29 @@ class ServiceAccountStore:
     # -- keys -----------------------------------------------------------------------------
 
     async def create_key(
-        self, account_id: str, name: str, description: str, *, key_digest: str, now: float
+        self,
+        account_id: str,
+        name: str,
+        description: str,
+        *,
+        key_digest: str,
+        now: float,
+        expires_at: float | None = None,
     ) -> ApiKey:
-        """Insert a key (generation 0) stored as ``key_digest``; AlreadyExists when the
-        account already has a key of that name."""
+        """Insert a key (generation 0) stored as ``key_digest``, expiring at ``expires_at``
+        (None: never); AlreadyExists when the account already has a key of that name."""
         key_id = str(uuid.uuid4())
         try:
             await self._db.execute(
                 "INSERT INTO api_keys (id, service_account_id, name, description, key_digest, "
-                "created, updated) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                "created, updated, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
                 key_id,
                 account_id,
                 name,
                 description,
                 key_digest,
                 now,
+                expires_at,
             )
         except UniqueViolation:
             raise AlreadyExists(f"the account already has an API key named {name!r}") from None
@@ -283,10 +292,17 @@ class ServiceAccountStore:
         return await self.get_key(key_id) if changed else None
 
     async def rotate_key(
-        self, key_id: str, *, new_digest: str, retain_minutes: int, now: float
+        self,
+        key_id: str,
+        *,
+        new_digest: str,
+        retain_minutes: int,
+        now: float,
+        expires_at: float | None = None,
     ) -> ApiKey | None:
         """Replace the key's digest in one statement; the old one is kept ``retain_minutes``
-        (not at all when 0). None when the key does not exist. Logs ``api_key:<id>``."""
+        (not at all when 0); the new one expires at ``expires_at`` (None: never). None when
+        the key does not exist. Logs ``api_key:<id>``."""
         keep = retain_minutes > 0
         previous_expires = now + retain_minutes * 60.0 if keep else None
         async with self._db.transaction() as conn:
@@ -295,13 +311,14 @@ class ServiceAccountStore:
                 "previous_key_digest = CASE WHEN $3 THEN key_digest ELSE NULL END, "
                 "previous_expires = $4, "
                 "key_digest = $2, generation = generation + 1, retain_period_minutes = $5, "
-                "last_rotated = $6, updated = $6 WHERE id = $1",
+                "last_rotated = $6, updated = $6, expires_at = $7 WHERE id = $1",
                 key_id,
                 new_digest,
                 keep,
                 previous_expires,
                 retain_minutes,
                 now,
+                expires_at,
             )
             if changed:
                 await ChangeLog.record(conn, f"api_key:{key_id}", now)

@@ -8,8 +8,10 @@ from zenml_server.storage.changes import ChangeLog
 from zenml_server.storage.db import Database, open_database
 from zenml_server.storage.devices import DeviceStore
 from zenml_server.storage.identities import IdentityStore
+from zenml_server.storage.revoked_tokens import RevokedTokenStore
 from zenml_server.storage.server_settings import ServerSettingsStore
 from zenml_server.storage.service_accounts import ServiceAccountStore
+from zenml_server.storage.signing_keys import SigningKeyStore
 from zenml_server.storage.trust_policies import TrustPolicyStore
 from zenml_server.storage.users import SessionStore, UserStore
 
@@ -23,6 +25,8 @@ class Store:
     devices: DeviceStore
     service_accounts: ServiceAccountStore
     changes: ChangeLog
+    signing_keys: SigningKeyStore
+    revoked_tokens: RevokedTokenStore
     trust_policies: TrustPolicyStore
     identities: IdentityStore
 
@@ -36,6 +40,8 @@ class Store:
             devices=DeviceStore(db),
             service_accounts=ServiceAccountStore(db),
             changes=ChangeLog(db),
+            signing_keys=SigningKeyStore(db),
+            revoked_tokens=RevokedTokenStore(db),
             trust_policies=TrustPolicyStore(db),
             identities=IdentityStore(db),
         )

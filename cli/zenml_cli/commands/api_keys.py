@@ -11,9 +11,16 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from zenml_cli.arguments import add_command, add_group, boolean, given, non_negative_int
+from zenml_cli.arguments import (
+    add_command,
+    add_group,
+    boolean,
+    duration,
+    given,
+    non_negative_int,
+)
 from zenml_cli.client import quote
-from zenml_cli.config import ENV_STORE_API_KEY, ENV_STORE_URL, parse_timestamp
+from zenml_cli.config import ENV_STORE_API_KEY, ENV_STORE_URL, format_timestamp, parse_timestamp
 from zenml_cli.errors import CLIError
 from zenml_cli.output import (
     Column,
@@ -35,6 +42,7 @@ LIST_COLUMNS: Sequence[Column] = (
     ("ACTIVE", field("active")),
     ("LAST USED", time_field("last_login")),
     ("LAST ROTATED", time_field("last_rotated")),
+    ("EXPIRES", time_field("expires_at")),
     ("DESCRIPTION", field("description")),
     ("ID", field("id")),
 )
@@ -50,6 +58,7 @@ DESCRIBE_COLUMNS: Sequence[Column] = (
     ("Last used", time_field("last_login")),
     ("Last rotated", time_field("last_rotated")),
     ("Retain (minutes)", field("retain_period_minutes")),
+    ("Expires", time_field("expires_at")),
 )
 
 
@@ -79,6 +88,7 @@ def register(actions: argparse._SubParsersAction[Any]) -> None:
     )
     create.add_argument("key", metavar="API_KEY_NAME", help=KEY_HELP)
     create.add_argument("--description", help="what the key is for")
+    add_expires_in(create)
     add_output_option(create)
     create.set_defaults(handler=run_create)
 
@@ -115,6 +125,7 @@ def register(actions: argparse._SubParsersAction[Any]) -> None:
         metavar="MINUTES",
         help="keep the old key working for this many minutes (default 0: retire it now)",
     )
+    add_expires_in(rotate)
     add_output_option(rotate)
     rotate.set_defaults(handler=run_rotate)
 
@@ -144,6 +155,22 @@ def register(actions: argparse._SubParsersAction[Any]) -> None:
     delete.set_defaults(handler=run_delete)
 
 
+def add_expires_in(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--expires-in",
+        type=duration,
+        metavar="DURATION",
+        help="the key stops working after this long, e.g. 90d, 12h or 30m (default: never)",
+    )
+
+
+def expires_at(rt: Runtime, args: argparse.Namespace) -> dict[str, str]:
+    """The ``expires_at`` field for ``--expires-in`` (nothing when it was not given)."""
+    if args.expires_in is None:
+        return {}
+    return {"expires_at": format_timestamp(rt.now() + args.expires_in)}
+
+
 def print_secret(rt: Runtime, url: str, key: dict[str, Any]) -> None:
     """Show a new key once, with the warning and the two ways to use it."""
     secret = key.get("key")
@@ -165,7 +192,7 @@ def print_secret(rt: Runtime, url: str, key: dict[str, Any]) -> None:
 
 def run_create(rt: Runtime, args: argparse.Namespace) -> int:
     client = rt.client()
-    body: dict[str, Any] = {"name": args.key}
+    body: dict[str, Any] = {"name": args.key, **expires_at(rt, args)}
     if args.description is not None:
         body["description"] = args.description
     key = client.post(keys_path(args.account), body)
@@ -173,6 +200,8 @@ def run_create(rt: Runtime, args: argparse.Namespace) -> int:
         rt.out(to_json(key))
         return 0
     rt.out(f"Created API key {key['name']!r} for service account {args.account!r}.")
+    if key.get("expires_at"):
+        rt.out(f"It expires at {timestamp(key['expires_at'])}.")
     rt.out()
     print_secret(rt, client.url, key)
     return 0
@@ -198,12 +227,15 @@ def run_describe(rt: Runtime, args: argparse.Namespace) -> int:
 def run_rotate(rt: Runtime, args: argparse.Namespace) -> int:
     client = rt.client()
     key = client.put(
-        keys_path(args.account, args.key) + "/rotate", {"retain_period_minutes": args.retain}
+        keys_path(args.account, args.key) + "/rotate",
+        {"retain_period_minutes": args.retain, **expires_at(rt, args)},
     )
     if args.output == "json":
         rt.out(to_json(key))
         return 0
     rt.out(f"Rotated API key {key['name']!r} of service account {args.account!r}.")
+    if key.get("expires_at"):
+        rt.out(f"The new key expires at {timestamp(key['expires_at'])}.")
     if args.retain:
         rotated = key.get("last_rotated")
         start = parse_timestamp(rotated) if isinstance(rotated, str) else rt.now()

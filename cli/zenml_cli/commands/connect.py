@@ -243,19 +243,41 @@ def run_disconnect(rt: Runtime, args: argparse.Namespace) -> int:
         rt.out("Not connected to a ZenML server; nothing to do.")
         return 0
     revoked = False
-    if credentials.access_token:
-        try:
-            answer = send("POST", url + "/api/v1/revoke", form={"token": credentials.access_token})
-        except ConnectionFailed as failure:
-            rt.err(f"Warning: could not revoke the token ({failure.message}).")
-        else:
-            revoked = answer.status == 200
-            if not revoked:
-                rt.err(f"Warning: the server did not revoke the token (HTTP {answer.status}).")
+    token = credentials.access_token
+    if token and credentials.expired(rt.now(), margin_seconds=0):
+        rt.out("The stored token had already expired; nothing to revoke.")
+    elif token:
+        revoked = _revoke(rt, url, token)
     config.forget(url)
     what = "Revoked the token and forgot" if revoked else "Forgot"
     rt.out(f"{what} the credentials for {url}.")
+    if credentials.kind == "api_key":
+        rt.out(
+            "The API key itself still works: to revoke it, deactivate or rotate it "
+            "(zenml service-account api-key update|rotate)."
+        )
     return 0
+
+
+def _revoke(rt: Runtime, url: str, token: str) -> bool:
+    """Ask the server to revoke ``token`` (RFC 7009), then check that it is refused: a 200
+    alone says nothing (the server answers 200 for tokens it does not revoke)."""
+    try:
+        answer = send("POST", url + "/api/v1/revoke", form={"token": token})
+        if answer.status != 200:
+            rt.err(f"Warning: the server did not revoke the token (HTTP {answer.status}).")
+            return False
+        check = send("GET", url + CURRENT_USER, token=token)
+    except ConnectionFailed as failure:
+        rt.err(f"Warning: could not revoke the token ({failure.message}).")
+        return False
+    if check.status != 401:
+        rt.err(
+            "Warning: the server accepted the revocation but the token still works "
+            "(an older server revokes only device tokens); it stops working when it expires."
+        )
+        return False
+    return True
 
 
 def run_status(rt: Runtime, args: argparse.Namespace) -> int:

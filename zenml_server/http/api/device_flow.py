@@ -1,9 +1,8 @@
-"""The device authorization grant over HTTP (RFC 8628), revocation (RFC 7009) and discovery
-(RFC 8414), plus approving a device through the API.
+"""The device authorization grant over HTTP (RFC 8628) and discovery (RFC 8414), plus
+approving a device through the API.
 
 - ``POST /api/v1/device_authorization`` (form ``client_id``): codes for a CLI.
 - ``POST /api/v1/login`` with ``grant_type=urn:ietf:params:oauth:grant-type:device_code``.
-- ``POST /api/v1/revoke`` (form ``token``): revokes a device token, 200 whatever it was.
 - ``GET /.well-known/oauth-authorization-server``: where all of the above live.
 - ``PUT /api/v1/devices/{id}/verify`` and ``POST /api/v1/devices/verify`` (JSON
   ``{user_code, trusted_device}``): a logged-in user approves a device.
@@ -35,6 +34,7 @@ from zenml_server.domain.models import Device
 from zenml_server.http.api.tokens import (
     DEVICE_CODE_GRANT,
     form_field,
+    oauth_form,
     register_grant,
     token_response,
 )
@@ -46,7 +46,7 @@ from zenml_server.http.errors import (
     ForbiddenError,
     NotFoundError,
 )
-from zenml_server.http.forms import optional_bool, read_form, read_json, require_text
+from zenml_server.http.forms import optional_bool, read_json, require_text
 from zenml_server.http.keys import GRANTS, SERVICES, SETTINGS
 from zenml_server.services.approvals import ApprovalFacts, via_for
 from zenml_server.services.device_flow import CodeProblem, CodeRefused, PollError, PollRefused
@@ -151,16 +151,9 @@ def base_url(request: web.Request) -> str:
     return configured or str(request.url.origin())
 
 
-async def _oauth_form(request: web.Request) -> dict[str, str]:
-    try:
-        return await read_form(request)
-    except ApiError as exc:
-        raise InvalidRequestError(description=exc.detail) from None
-
-
 async def device_authorization(request: web.Request) -> web.Response:
     """RFC 8628 §3.1-3.2."""
-    fields = await _oauth_form(request)
+    fields = await oauth_form(request)
     client_id = form_field(fields, "client_id", max_length=64)
     metadata = device_metadata(request.headers.get("User-Agent", ""), client_ip(request))
     try:
@@ -191,14 +184,6 @@ async def device_code_grant(request: web.Request, fields: dict[str, str]) -> web
     return token_response(issued, device_id=device.id)
 
 
-async def revoke(request: web.Request) -> web.Response:
-    """RFC 7009 §2: 200 whether or not the token was known (§2.2)."""
-    fields = await _oauth_form(request)
-    token = form_field(fields, "token", max_length=4096)
-    await request.app[SERVICES].device_flow.revoke(token)
-    return web.Response(status=200, headers=NO_STORE)
-
-
 async def server_metadata(request: web.Request) -> web.Response:
     """RFC 8414 §3.2."""
     base = base_url(request)
@@ -207,9 +192,12 @@ async def server_metadata(request: web.Request) -> web.Response:
         "token_endpoint": f"{base}/api/v1/login",
         "device_authorization_endpoint": f"{base}/api/v1/device_authorization",
         "revocation_endpoint": f"{base}/api/v1/revoke",
+        "introspection_endpoint": f"{base}/api/v1/introspect",
+        "jwks_uri": f"{base}/.well-known/jwks.json",
         "grant_types_supported": sorted(request.app[GRANTS].keys()),
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
+        "introspection_endpoint_auth_methods_supported": ["bearer"],
         "response_types_supported": [],
     }
     return web.json_response(body)
@@ -267,7 +255,6 @@ async def verify_by_code(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     register_grant(app, DEVICE_CODE_GRANT, device_code_grant)
     app.router.add_post("/api/v1/device_authorization", device_authorization)
-    app.router.add_post("/api/v1/revoke", revoke)
     app.router.add_get("/.well-known/oauth-authorization-server", server_metadata)
     app.router.add_post("/api/v1/devices/verify", verify_by_code)
     app.router.add_post("/api/v1/devices/verify/preview", preview_by_code)

@@ -16,6 +16,7 @@ from zenml_server.http.errors import ValidationFailed
 from zenml_server.http.forms import (
     optional_bool,
     optional_text,
+    optional_timestamp,
     pagination,
     query_bool,
     read_json,
@@ -58,6 +59,7 @@ def key_json(key: ApiKey) -> dict[str, Any]:
         "last_login": isoformat(key.last_login),
         "last_rotated": isoformat(key.last_rotated),
         "retain_period_minutes": key.retain_period_minutes,
+        "expires_at": isoformat(key.expires_at),
     }
 
 
@@ -139,6 +141,7 @@ async def create_key(request: web.Request) -> web.Response:
         request.match_info["account"],
         require_text(body, "name", max_length=_NAME_MAX),
         optional_text(body, "description", max_length=MAX_DESCRIPTION_LENGTH),
+        expires_at=optional_timestamp(body, "expires_at"),
     )
     return web.json_response(issued_json(issued), status=201)
 
@@ -172,7 +175,10 @@ async def rotate_key(request: web.Request) -> web.Response:
     if type(retain) is not int:
         raise ValidationFailed("the field 'retain_period_minutes' must be a whole number")
     issued = await _service(request).rotate_key(
-        request.match_info["account"], request.match_info["key"], retain_period_minutes=retain
+        request.match_info["account"],
+        request.match_info["key"],
+        retain_period_minutes=retain,
+        expires_at=optional_timestamp(body, "expires_at"),
     )
     return web.json_response(issued_json(issued))
 

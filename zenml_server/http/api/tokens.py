@@ -50,6 +50,14 @@ def form_field(fields: dict[str, str], name: str, *, max_length: int = 1024) -> 
     return value
 
 
+async def oauth_form(request: web.Request) -> dict[str, str]:
+    """The form of an OAuth request; RFC 6749 invalid_request when it cannot be read."""
+    try:
+        return await read_form(request)
+    except ApiError as exc:
+        raise InvalidRequestError(description=exc.detail) from None
+
+
 async def login(request: web.Request) -> web.Response:
     try:
         fields = await read_form(request)
