@@ -44,6 +44,7 @@ _TABLES = (
     "credential_changes",
     "signing_keys",
     "revoked_tokens",
+    "audit_events",
 )
 
 

@@ -24,6 +24,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 async def run(settings: Settings, action: str) -> str:
     """Do ``action`` (list or rotate); return what to print."""
     from zenml_server.http.context import signing_keys
+    from zenml_server.services.audit import Audit
+    from zenml_server.services.housekeeping import Housekeeping
     from zenml_server.services.revocation import CHANNEL
     from zenml_server.storage.migrate import migrate
     from zenml_server.storage.signing_keys import ENTITY
@@ -33,7 +35,8 @@ async def run(settings: Settings, action: str) -> str:
     store = await Store.open(settings.database_url, pool_size=1)
     try:
         await migrate(store.db, clock.now())
-        keys = signing_keys(store, settings, clock)
+        audit = Audit(store.audit, clock, Housekeeping(), settings.audit_retention_days)
+        keys = signing_keys(store, settings, clock, audit)
         await keys.start()
         if action == "rotate":
             new, previous = await keys.rotate()

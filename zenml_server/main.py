@@ -1,4 +1,4 @@
-"""The ``zenml-server`` command: serve (default) or migrate."""
+"""The ``zenml-server`` command: serve (default), migrate, or reset a user's password."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import time
 
 from aiohttp import web
 
-from zenml_server import __version__, keys_command
+from zenml_server import __version__, keys_command, password_command
 from zenml_server.domain.clock import SystemClock
 from zenml_server.domain.errors import DomainError, StorageUnavailable
 from zenml_server.settings import Settings, SettingsError, mask_url
@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("serve", help="run the server (the default)")
     sub.add_parser("migrate", help="apply database migrations and exit")
+    password_command.add_parser(sub)
     keys_command.add_parser(sub)
     return parser
 
@@ -54,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
+        if args.command == "reset-password":
+            return password_command.run(settings, args.user, password_stdin=args.password_stdin)
         if args.command == "migrate":
             applied = asyncio.run(_migrate(settings))
             print(f"applied migrations: {applied}" if applied else "database is up to date")

@@ -78,6 +78,18 @@ class Settings:
     token_exchange_expire_minutes: int = 15
     sso_providers: tuple[SsoProvider, ...] = ()
     password_login: bool = True
+    audit_retention_days: int = 365
+
+    @property
+    def issuer(self) -> str:
+        """The OAuth issuer (RFC 8414 §2) and the ``iss`` of every token: ``url``, else the
+        listening address; never taken from a request's Host header."""
+        if self.url is not None:
+            return self.url
+        host = "localhost" if self.host in ("", "0.0.0.0", "::") else self.host  # noqa: S104
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
 
     @property
     def max_token_lifetime(self) -> int:
@@ -327,4 +339,5 @@ SPECS: dict[str, Callable[[str], Any]] = {
     "token_exchange_expire_minutes": _positive_int,
     "sso_providers": _sso_providers,
     "password_login": _boolean,
+    "audit_retention_days": _positive_int,
 }

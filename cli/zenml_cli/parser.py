@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zenml_cli import __version__
 from zenml_cli.arguments import Parser, print_help
-from zenml_cli.commands import connect, devices, local_server, service_accounts, users
+from zenml_cli.commands import audit, connect, devices, local_server, service_accounts, users
 
 
 def build_parser() -> Parser:
@@ -16,6 +16,6 @@ def build_parser() -> Parser:
     parser.add_argument("--version", action="version", version=f"zenml-cli {__version__}")
     parser.set_defaults(handler=lambda rt, args: print_help(rt, parser))
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (connect, devices, service_accounts, users, local_server):
+    for module in (connect, devices, service_accounts, users, audit, local_server):
         module.register(commands)
     return parser

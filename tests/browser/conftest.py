@@ -15,6 +15,9 @@ import pytest
 from tests.servers import serving_app
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Screenshots of every page at desktop and phone size, for a person to look at (gitignored).
+SCREENSHOTS = Path(__file__).parent / "screenshots"
+SIZES = {"desktop": (1280, 800), "phone": (375, 740)}
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -72,3 +75,15 @@ async def page(browser: Any) -> AsyncIterator[Any]:
     finally:
         await context.close()
     assert not [e for e in errors if not e.startswith("Failed to load resource")], errors
+
+
+async def shoot(page: Any, name: str) -> None:
+    """Save the current page at 1280x800 and 375x740 (full height) under screenshots/, and
+    check neither size scrolls sideways."""
+    SCREENSHOTS.mkdir(exist_ok=True)
+    for label, (width, height) in SIZES.items():
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True)
+        scroll_width = await page.evaluate("document.documentElement.scrollWidth")
+        assert scroll_width <= width, f"{name} scrolls sideways at {width} px ({scroll_width})"
+    await page.set_viewport_size({"width": 1280, "height": 800})

@@ -1,4 +1,4 @@
-"""The service-accounts admin page in a real browser (Chromium via Playwright) against a real
+"""The service-accounts admin pages in a real browser (Chromium via Playwright) against a real
 server on SQLite."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.browser.conftest import shoot
 from tests.builders import ADMIN_PASSWORD
 from zenml_server.domain.secrets import looks_like_api_key
 
@@ -21,9 +22,7 @@ async def _status(url: str, credential: str) -> int:
             return resp.status
 
 
-async def test_admin_creates_rotates_and_deactivates(server_url: str, page: Any) -> None:
-    """An admin logs in, creates an account with a key (shown once), rotates it and
-    deactivates it, and the server honours each step."""
+async def _log_in(page: Any, server_url: str) -> None:
     await page.goto(server_url + "/service-accounts")
     assert "/login" in page.url
     await page.fill("#username", "admin")
@@ -31,36 +30,81 @@ async def test_admin_creates_rotates_and_deactivates(server_url: str, page: Any)
     await page.click("button[type=submit].primary")
     await page.wait_for_url(server_url + "/service-accounts")
 
+
+async def test_admin_creates_rotates_and_deactivates(server_url: str, page: Any) -> None:
+    """An admin creates an account (landing on its page with the key shown once and a Copy
+    button), rotates with 0 minutes after a confirmation, deactivates after a confirmation,
+    and the server honours each step; a reload never repeats a change."""
+    await _log_in(page, server_url)
+    await shoot(page, "service-accounts-empty")
     await page.fill("#sa-name", "browser-ci")
     await page.fill("#sa-description", "made in a browser")
     await page.click("#create-account button[type=submit]")
+    await page.wait_for_url(server_url + "/service-accounts/*")
+    account_url = page.url
     first = (await page.text_content("[data-testid=new-api-key]") or "").strip()
     assert looks_like_api_key(first)
+    assert f"--api-key {first}" in (await page.text_content("[data-testid=connect-hint]") or "")
+    assert await page.locator("button.copy").is_visible()  # JavaScript revealed it
     assert await _status(server_url, first) == 200
+    await shoot(page, "service-account-new-key")
 
-    await page.goto(server_url + "/service-accounts")
+    await page.reload()
     assert await page.locator("[data-testid=new-api-key]").count() == 0
     assert first not in await page.content()
-    row = page.locator('[data-account="browser-ci"] tr[data-key="default"]')
+    row = page.locator('tr[data-key="default"]')
     assert "active" in (await row.text_content() or "")
+    await shoot(page, "service-account")
 
-    await row.locator("form.rotate input[name=retain_period_minutes]").fill("0")
-    await row.locator("form.rotate button").click()
+    await row.get_by_role("button", name="Rotate…").click()
+    await page.wait_for_selector("text=stop working at once")
+    assert await _status(server_url, first) == 200  # asking changed nothing
+    await shoot(page, "service-account-confirm-rotate")
+    await page.get_by_role("button", name="Rotate").click()
+    await page.wait_for_url(account_url)
     second = (await page.text_content("[data-testid=new-api-key]") or "").strip()
     assert looks_like_api_key(second) and second != first
     assert await _status(server_url, first) == 401
-    assert await _status(server_url, second) == 200
+    await page.reload()
+    assert await _status(server_url, second) == 200  # the reload did not rotate again
 
-    row = page.locator('[data-account="browser-ci"] tr[data-key="default"]')
+    row = page.locator('tr[data-key="default"]')
     await row.get_by_role("button", name="Deactivate").click()
-    await page.wait_for_url(server_url + "/service-accounts")
-    row = page.locator('[data-account="browser-ci"] tr[data-key="default"]')
+    await page.get_by_role("button", name="Deactivate key").click()
+    await page.wait_for_url(account_url)
+    row = page.locator('tr[data-key="default"]')
     assert "inactive" in (await row.text_content() or "")
     assert await _status(server_url, second) == 401
 
+    await page.goto(server_url + "/service-accounts")
+    listed = page.locator('tr[data-account="browser-ci"]')
+    assert "made in a browser" in (await listed.text_content() or "")
+    await shoot(page, "service-accounts")
+
+
+async def test_secret_is_shown_without_javascript(browser: Any, server_url: str) -> None:
+    """With JavaScript off every step still works: the key is on the page, the Copy button
+    stays hidden, the confirmation is a plain form."""
+    context = await browser.new_context(java_script_enabled=False)
+    page = await context.new_page()
+    try:
+        await _log_in(page, server_url)
+        await page.fill("#sa-name", "no-js")
+        await page.click("#create-account button[type=submit]")
+        await page.wait_for_url(server_url + "/service-accounts/*")
+        secret = (await page.text_content("[data-testid=new-api-key]") or "").strip()
+        assert looks_like_api_key(secret)
+        assert not await page.locator("button.copy").is_visible()
+        await page.get_by_role("button", name="Delete account").click()
+        await page.get_by_role("button", name="Delete account").click()
+        await page.wait_for_url(server_url + "/service-accounts")
+        assert await _status(server_url, secret) == 401
+    finally:
+        await context.close()
+
 
 async def test_non_admin_is_refused(server_url: str, page: Any) -> None:
-    """A user who is not an admin sees 403 on the page."""
+    """A user who is not an admin sees 403 on the page, with the navigation kept."""
     async with aiohttp.ClientSession() as session:
         form = {"username": "admin", "password": ADMIN_PASSWORD}
         async with session.post(server_url + "/api/v1/login", data=form) as resp:
@@ -76,3 +120,4 @@ async def test_non_admin_is_refused(server_url: str, page: Any) -> None:
     await page.wait_for_url(server_url + "/")
     response = await page.goto(server_url + "/service-accounts")
     assert response is not None and response.status == 403
+    assert await page.locator("text=Log out viewer").count() == 1

@@ -135,7 +135,7 @@ def test_device_locked_while_waiting_is_one_sentence(cli: Cli, server: Server) -
     result = cli("connect", "--url", server.url, on_sleep=lock)
     assert one_error_line(result), result
     assert result.err == (
-        "Error: this device was locked by its owner or an admin; nothing was stored. "
+        "Error: this device was locked by an admin; nothing was stored. "
         "Ask whoever locked it, or an admin, to unlock it\n"
     )
 

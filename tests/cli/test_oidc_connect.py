@@ -97,6 +97,7 @@ def test_environment_token_logs_in_without_storing(
     status = workload("status", env=env)
     assert status.code == 0, status.err
     assert name in status.out and "from the environment" in status.out
+    assert "token_exchange" in status.out
     assert not workload.config().path.exists()
 
 
@@ -151,6 +152,9 @@ def test_connect_in_github_actions_fetches_the_job_token(
     result = workload("connect", "--url", server.url, "--oidc-audience", audience, env=env)
     assert result.code == 0, result.err
     assert f"as service account {name}" in result.out
+    no_connect = {**env, "ZENML_STORE_URL": server.url, "ZENML_STORE_OIDC_AUDIENCE": audience}
+    status = Cli(workload.config_dir.parent / "fresh")("status", env=no_connect)
+    assert status.code == 0 and name in status.out, status.err
     outside = workload("connect", "--url", server.url, "--oidc-audience", audience)
     assert one_error_line(outside) and "ACTIONS_ID_TOKEN_REQUEST_URL" in outside.err
 

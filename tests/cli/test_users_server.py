@@ -51,3 +51,20 @@ def test_duplicate_user_is_one_line(admin_cli: Cli) -> None:
     name = unique("carol")
     assert admin_cli("user", "create", name).code == 0
     assert one_error_line(admin_cli("user", "create", name))
+
+
+def test_audit_list_filters_and_json(admin_cli: Cli) -> None:
+    """`zenml audit list` shows the events an admin's changes made, filtered by action and
+    target, as a table and as JSON."""
+    name = unique("audited")
+    created = admin_cli("user", "create", name, "--password-stdin", stdin="audited-password-1\n")
+    assert created.code == 0, created.err
+    listed = admin_cli("audit", "list", "--action", "user.", "--target", name, "--output", "json")
+    assert listed.code == 0, listed.err
+    events = json.loads(listed.out)
+    assert [e["action"] for e in events] == ["user.created"]
+    assert events[0]["actor"]["name"] == "admin" and events[0]["target"]["name"] == name
+    table = admin_cli("audit", "list", "--target", name)
+    assert table.code == 0 and "user.created" in table.out and "ACTION" in table.out
+    bad = admin_cli("audit", "list", "--since", "yesterday")
+    assert bad.code != 0 and "since" in bad.err and "Traceback" not in bad.err

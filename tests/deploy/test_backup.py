@@ -1,12 +1,15 @@
 """The backup the README describes: a plain pg_dump of the database, restored with psql into an
 empty database, brings back a working server: the admin logs in and tokens issued before the
-backup still work (given the same signing key, which is why it is kept with the backup).
+backup still work, given the same encryption key, without which the stored signing keys do not
+open (which is why the key is kept, apart, with the backup).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import aiohttp
@@ -18,6 +21,9 @@ from tests.servers import serving_app
 
 pytestmark = pytest.mark.postgres
 
+# As deployed: generated Ed25519 signing keys in the database, encrypted with this key.
+DEPLOYED = {"jwt_secret_key": None, "encryption_key": "the-encryption-key-kept-with-the-backup"}
+
 
 def _tool(name: str) -> str:
     found = shutil.which(name)
@@ -28,12 +34,18 @@ def _tool(name: str) -> str:
     return found
 
 
-async def _run_tool(*command: str) -> None:
+async def _run_tool(*command: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env
     )
     _, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode == 0, err.decode(errors="replace")
+    assert process.returncode is not None
+    return process.returncode, err.decode(errors="replace")
+
+
+async def _check(*command: str) -> None:
+    code, err = await _run_tool(*command)
+    assert code == 0, err
 
 
 async def _login(session: aiohttp.ClientSession, url: str) -> str:
@@ -61,16 +73,37 @@ async def test_pg_dump_and_psql_restore_bring_back_users_and_tokens(
     dump = tmp_path / "zenml.sql"
     try:
         async with aiohttp.ClientSession() as session:
-            async with serving_app(_pg_url(original)) as url:
+            async with serving_app(_pg_url(original), **DEPLOYED) as url:
                 token = await _login(session, url)
                 assert await _current_user(session, url, token) == "admin"
-            await _run_tool(pg_dump, "--dbname", _pg_url(original), "--file", str(dump))
-            await _run_tool(
+            await _check(pg_dump, "--dbname", _pg_url(original), "--file", str(dump))
+            await _check(
                 psql, "--dbname", _pg_url(restored), "-v", "ON_ERROR_STOP=1", "-q", "-f", str(dump)
             )
-            async with serving_app(_pg_url(restored)) as url:
+            async with serving_app(_pg_url(restored), **DEPLOYED) as url:
                 assert await _current_user(session, url, token) == "admin"
                 assert await _current_user(session, url, await _login(session, url)) == "admin"
     finally:
         await _drop_pg_database(original)
         await _drop_pg_database(restored)
+
+
+async def test_a_restored_database_without_its_encryption_key_does_not_open(
+    postgres_url: str,
+) -> None:
+    """With another encryption key, the server refuses the restored keys in one line."""
+    database = await _create_pg_database()
+    try:
+        async with serving_app(_pg_url(database), **DEPLOYED):
+            pass
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("ZENML_SERVER_")},
+            "ZENML_SERVER_DATABASE_URL": _pg_url(database),
+            "ZENML_SERVER_ENCRYPTION_KEY": "not-the-key-the-database-was-sealed-with",
+        }
+        code, err = await _run_tool(sys.executable, "-m", "zenml_server", "keys", "list", env=env)
+        assert code != 0
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+        assert "ZENML_SERVER_ENCRYPTION_KEY does not open the stored signing keys" in err
+    finally:
+        await _drop_pg_database(database)

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from tests.deploy.files import CHART, project_version
-from zenml_server.settings import SPECS, Settings
+from zenml_server.settings import Settings
 
 KUBERNETES_VERSION = "1.37.0"
 CI_VALUES = sorted((CHART / "ci").glob("*-values.yaml"))
@@ -192,23 +192,24 @@ def test_pods_are_hardened_drain_before_sigterm_and_spread() -> None:
 
 
 def test_secrets_are_generated_once_or_taken_as_given() -> None:
-    """Empty secrets are generated (different per install); given ones are stored as given."""
+    """Admin password and encryption key are generated when empty (differently per install);
+    given values are stored as given; an HS256 signing secret is never made up."""
     first = _one(_manifests(DEFAULTS), "Secret")["data"]
     second = _one(_manifests(DEFAULTS), "Secret")["data"]
-    for key in ("ADMIN_PASSWORD", "JWT_SECRET_KEY"):
+    for key, length in (("ADMIN_PASSWORD", 24), ("ENCRYPTION_KEY", 32)):
         assert first[key] != second[key]
-        assert len(base64.b64decode(first[key])) >= 24
-    assert "ENCRYPTION_KEY" not in first
+        assert len(base64.b64decode(first[key])) >= length
+    assert "JWT_SECRET_KEY" not in first  # the server's own rotatable Ed25519 keys sign
     assert base64.b64decode(first["DATABASE_URL"]).decode() == DEFAULTS["database"]["url"]
-    assert first["JWT_SECRET_KEY"] != first["ADMIN_PASSWORD"]
     hpa = _values(CHART / "ci" / "hpa-values.yaml")
     given = _one(_manifests(hpa), "Secret")["data"]
     assert base64.b64decode(given["ADMIN_PASSWORD"]).decode() == hpa["admin"]["password"]
     assert base64.b64decode(given["JWT_SECRET_KEY"]).decode() == hpa["jwtSecretKey"]
-    assert len(base64.b64decode(given["ENCRYPTION_KEY"])) >= 32
+    assert base64.b64decode(given["ENCRYPTION_KEY"]).decode() == hpa["encryptionKey"]["value"]
+    off = _one(_manifests({**DEFAULTS, "encryptionKey": {"enabled": False}}), "Secret")["data"]
+    assert "ENCRYPTION_KEY" not in off
     # On a cluster `lookup` finds the Secret of the earlier install and reuses its values:
-    secret_template = (CHART / "templates" / "_helpers.tpl").read_text()
-    assert 'lookup "v1" "Secret"' in secret_template
+    assert 'lookup "v1" "Secret"' in (CHART / "templates" / "_helpers.tpl").read_text()
 
 
 def test_existing_secrets_replace_the_charts_own() -> None:
@@ -228,6 +229,12 @@ def test_existing_secrets_replace_the_charts_own() -> None:
             "ZENML_SERVER_JWT_SECRET_KEY": ("zenml-server-credentials", "JWT_SECRET_KEY"),
             "ZENML_SERVER_ENCRYPTION_KEY": ("zenml-server-credentials", "ENCRYPTION_KEY"),
         }
+        optional = {
+            n
+            for n, ref in env.items()
+            if isinstance(ref, dict) and ref["secretKeyRef"].get("optional")
+        }
+        assert optional == {"ZENML_SERVER_JWT_SECRET_KEY"}
 
 
 def test_no_proxy_is_trusted_unless_the_operator_names_it() -> None:
@@ -258,9 +265,8 @@ def test_pod_environment_is_settings_the_server_accepts(values_file: Path) -> No
         else "s" * 40
         for name, value in _env(server).items()
     }
-    if "encryption_key" not in SPECS:  # the setting arrives with signing keys at rest
-        env.pop("ZENML_SERVER_ENCRYPTION_KEY", None)
-    Settings.from_env(env)
+    settings = Settings.from_env(env)
+    assert settings.encryption_key is not None
 
 
 def test_hpa_scales_on_cpu_and_replaces_the_fixed_replica_count() -> None:
@@ -294,6 +300,8 @@ def test_ingress_tls_network_policy_and_service_monitor() -> None:
     assert prometheus["namespaceSelector"]["matchLabels"] == {
         "kubernetes.io/metadata.name": "monitoring"
     }
+    for pod in _pod_specs(manifests):
+        assert pod["containers"][0]["envFrom"] == [{"secretRef": {"name": "zenml-server-sso"}}]
     monitor = _one(manifests, "ServiceMonitor")
     assert monitor["apiVersion"] == "monitoring.coreos.com/v1"
     assert monitor["metadata"]["labels"]["release"] == "prometheus"

@@ -23,7 +23,7 @@ NGINX_CONF = DEPLOY / "nginx.conf"
 SAMPLE_ENV = {
     "POSTGRES_PASSWORD": "a-database-password",
     "ZENML_ADMIN_PASSWORD": "an-admin-password",
-    "ZENML_JWT_SECRET_KEY": "k" * 40,
+    "ZENML_ENCRYPTION_KEY": "k" * 40,
     "ZENML_URL": "https://zenml.example.com",
 }
 
@@ -90,11 +90,14 @@ def test_replica_environment_is_settings_the_server_accepts() -> None:
     assert settings.database_url.startswith("postgresql://zenml:a-database-password@postgres:")
     assert [str(net) for net in settings.trusted_proxies] == [f"{_nginx_address(compose)}/32"]
     assert settings.url == "https://zenml.example.com"
+    # Rotatable Ed25519 keys kept encrypted in the database, not a fixed HS256 secret:
+    assert settings.encryption_key == "k" * 40
+    assert settings.jwt_secret_key is None
 
 
 def test_compose_refuses_to_start_without_its_secrets() -> None:
-    """The database, admin and signing secrets have no defaults: compose stops if one is unset."""
-    for missing in ("POSTGRES_PASSWORD", "ZENML_ADMIN_PASSWORD", "ZENML_JWT_SECRET_KEY"):
+    """The database, admin and encryption secrets have no defaults: compose stops without one."""
+    for missing in ("POSTGRES_PASSWORD", "ZENML_ADMIN_PASSWORD", "ZENML_ENCRYPTION_KEY"):
         env = {k: v for k, v in SAMPLE_ENV.items() if k != missing}
         with pytest.raises(KeyError, match=missing):
             interpolate(COMPOSE.read_text(), env)
@@ -119,7 +122,7 @@ def test_nginx_does_not_publish_metrics() -> None:
     assert re.search(r"location = /metrics \{\s*return 404;\s*\}", conf)
 
 
-def _nginx() -> str:
+def nginx_or_skip() -> str:
     found = shutil.which("nginx", path=f"{os.environ.get('PATH', '')}:/usr/sbin")
     if found is None or os.geteuid() != 0 or shutil.which("unshare") is None:
         reason = "needs Debian's nginx (scripts/ensure-services.sh installs it), root and unshare"
@@ -129,17 +132,23 @@ def _nginx() -> str:
     return found
 
 
-def test_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
-    """Debian's nginx accepts deploy/nginx.conf, included as the image includes conf.d files."""
-    nginx = _nginx()
+def nginx_main_config(workdir: Path) -> str:
+    """A main nginx.conf around deploy/nginx.conf, as the nginx image includes conf.d files."""
     temp = "".join(
-        f" {kind}_temp_path {tmp_path / kind};" for kind in ("client_body", "proxy", "fastcgi")
-    ) + "".join(f" {kind}_temp_path {tmp_path / kind};" for kind in ("uwsgi", "scgi"))
-    main = tmp_path / "nginx.conf"
-    main.write_text(
-        f"pid {tmp_path / 'nginx.pid'};\nerror_log stderr;\nevents {{}}\n"
+        f" {kind}_temp_path {workdir / kind};"
+        for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return (
+        f"pid {workdir / 'nginx.pid'};\nerror_log stderr;\nevents {{}}\n"
         f"http {{ access_log off;{temp}\n  include {NGINX_CONF};\n}}\n"
     )
+
+
+def test_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
+    """Debian's nginx accepts deploy/nginx.conf, included as the image includes conf.d files."""
+    nginx = nginx_or_skip()
+    main = tmp_path / "nginx.conf"
+    main.write_text(nginx_main_config(tmp_path))
     # Inside compose, Docker's DNS answers `zenml` with the replicas' addresses; here a hosts
     # file in a private mount namespace does, so nginx resolves the upstream as it would there.
     hosts = tmp_path / "hosts"

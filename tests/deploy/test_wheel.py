@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.builders import ADMIN_PASSWORD, JWT_SECRET
+from tests.builders import ADMIN_PASSWORD
 from tests.conftest import _create_pg_database, _drop_pg_database, _pg_url, _run
 from tests.deploy.files import ROOT, project_version
 from tests.servers import _wait_healthy, free_port
 
 INSTALL_TIMEOUT_SECONDS = 600
+# As the compose file and the chart run it: generated signing keys, encrypted at rest.
+ENCRYPTION_KEY = "an-encryption-key-of-at-least-32-characters"
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,7 @@ class InstalledWheel:
     workdir: Path
 
     def env(self, database_url: str) -> dict[str, str]:
-        """A clean environment: no source tree on the path, only this server's settings."""
+        """A clean environment: no source tree on the path, only the settings a deployment sets."""
         keep = {
             k: v
             for k, v in os.environ.items()
@@ -44,7 +46,7 @@ class InstalledWheel:
             **keep,
             "ZENML_SERVER_DATABASE_URL": database_url,
             "ZENML_SERVER_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "ZENML_SERVER_JWT_SECRET_KEY": JWT_SECRET,
+            "ZENML_SERVER_ENCRYPTION_KEY": ENCRYPTION_KEY,
         }
 
     def run(self, *args: str, database_url: str) -> subprocess.CompletedProcess[str]:
@@ -157,10 +159,11 @@ def test_installed_wheel_serves_on_sqlite(installed_wheel: InstalledWheel) -> No
 
 
 @pytest.mark.postgres
-def test_installed_wheel_migrates_then_serves_on_postgres(
+def test_installed_wheel_migrates_serves_and_rotates_keys_on_postgres(
     installed_wheel: InstalledWheel, postgres_url: str
 ) -> None:
-    """`zenml-server migrate` (the chart's hook) from the wheel, then serving, on PostgreSQL."""
+    """From the wheel on PostgreSQL: `migrate` (the chart's hook), serving, and `keys rotate` /
+    `keys list` as the README has operators run them in a replica's container."""
     name = _run(_create_pg_database())
     try:
         database_url = _pg_url(name)
@@ -169,6 +172,12 @@ def test_installed_wheel_migrates_then_serves_on_postgres(
         again = installed_wheel.run("migrate", database_url=database_url)
         assert again.returncode == 0 and "up to date" in again.stdout, again.stderr
         with _serving(installed_wheel, database_url) as url:
+            _check_serves_everything(url)
+            rotated = installed_wheel.run("keys", "rotate", database_url=database_url)
+            assert rotated.returncode == 0, rotated.stderr
+            assert "Nobody is logged out" in rotated.stdout
+            listed = installed_wheel.run("keys", "list", database_url=database_url)
+            assert listed.returncode == 0 and "current" in listed.stdout, listed.stderr
             _check_serves_everything(url)
     finally:
         _run(_drop_pg_database(name))

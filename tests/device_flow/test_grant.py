@@ -99,10 +99,10 @@ async def test_forwarded_for_believed_only_from_trusted_proxy(make_client: Any) 
 
 
 async def test_authorization_refuses_bad_requests(client: Any) -> None:
-    """A missing or non-UUID client_id, or a non-form body, is invalid_request."""
+    """A missing or non-VSCHAR client_id, or a non-form body, is invalid_request."""
     resp = await client.post("/api/v1/device_authorization", data={})
     assert await _error(resp) == "invalid_request"
-    resp = await client.post("/api/v1/device_authorization", data={"client_id": "not-a-uuid"})
+    resp = await client.post("/api/v1/device_authorization", data={"client_id": "not\x7fvschar"})
     assert await _error(resp) == "invalid_request"
     resp = await client.post("/api/v1/device_authorization", json={"client_id": CLIENT_ID})
     assert await _error(resp) == "invalid_request"
@@ -115,14 +115,14 @@ async def test_authorization_refuses_bad_requests(client: Any) -> None:
 
 
 async def test_authorization_is_rate_limited_per_ip(client: Any) -> None:
-    """Flooding device_authorization from one address gets 429 rate_limited."""
+    """Flooding device_authorization from one address gets 429 temporarily_unavailable."""
     statuses = []
     for _ in range(25):
         resp = await client.post("/api/v1/device_authorization", data={"client_id": CLIENT_ID})
         statuses.append(resp.status)
-    assert statuses[:20] == [200] * 20
+    assert statuses[:10] == [200] * 10
     assert statuses[-1] == 429
-    assert (await resp.json())["error"] == "rate_limited"
+    assert (await resp.json())["error"] == "temporarily_unavailable"
     assert "Retry-After" in resp.headers
 
 
@@ -181,7 +181,7 @@ async def test_code_of_another_client_is_invalid_grant(client: Any, admin_token:
 
 
 async def test_bad_token_requests_are_invalid_request(client: Any) -> None:
-    """A device_code grant without client_id or device_code is invalid_request; a non-UUID
+    """A device_code grant without client_id or device_code is invalid_request; an unknown
     client_id is invalid_grant."""
     resp = await client.post("/api/v1/login", data={"grant_type": DEVICE_CODE_GRANT})
     assert await _error(resp) == "invalid_request"
@@ -292,16 +292,6 @@ async def test_locked_authorization_is_access_denied(client: Any, admin_token: s
     authorization = await start(client)
     await approve(client, admin_token, authorization)
     await client.app[STORE].devices.set_locked(device_id_of(authorization), True, 0.0)
-    assert await _error(await poll(client, authorization)) == "access_denied"
-
-
-async def test_wrong_device_codes_lock_the_client_authorization(client: Any) -> None:
-    """Wrong device codes with a known client_id count; at the maximum the device locks."""
-    authorization = await start(client)
-    for _ in range(3):
-        assert await _error(await poll(client, {"device_code": "wrong" * 9})) == "invalid_grant"
-    device = await client.app[STORE].devices.get(device_id_of(authorization))
-    assert device.status == "locked" and device.failed_auth_attempts == 3
     assert await _error(await poll(client, authorization)) == "access_denied"
 
 

@@ -32,7 +32,9 @@ async def test_every_endpoint_and_error_matches_openapi(
     authorization = await checked(
         await client.post("/api/v1/device_authorization", data={"client_id": CLIENT_ID})
     )
-    bad = await checked(await client.post("/api/v1/device_authorization", data={"client_id": "x"}))
+    bad = await checked(
+        await client.post("/api/v1/device_authorization", data={"client_id": "x\x01"})
+    )
     assert bad["error"] == "invalid_request"
     await checked(await client.post("/api/v1/device_authorization", json={}))
     # the token endpoint: every §3.5 answer

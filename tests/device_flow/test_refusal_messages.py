@@ -54,7 +54,7 @@ async def test_login_locked_by_wrong_codes_says_so(client: Any, admin_token: str
 
 
 async def test_login_locked_by_a_person_says_so(client: Any, admin_token: str) -> None:
-    """A pending login locked on the devices API: 'locked by its owner or an admin'."""
+    """A pending login an admin locked on the devices API: 'locked by an admin'."""
     authorization = await start(client)
     resp = await client.put(
         f"/api/v1/devices/{device_id_of(authorization)}",
@@ -64,7 +64,7 @@ async def test_login_locked_by_a_person_says_so(client: Any, admin_token: str) -
     assert resp.status == 200, await resp.text()
     assert await _refusal(client, authorization) == (
         "access_denied",
-        "this device was locked by its owner or an admin",
+        "this device was locked by an admin",
     )
 
 

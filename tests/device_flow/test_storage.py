@@ -346,7 +346,7 @@ async def test_prune_deletes_only_expired_unapproved(store: Store) -> None:
     )
     fresh = await make_device(store, lifetime=1000)
     active = await make_active(store, user)
-    assert await store.devices.prune_expired_authorizations(NOW + 10) == 2
+    assert await store.devices.prune_expired_authorizations(NOW + 10, remember=60) == 2
     left = {d.id for d in (await store.devices.list())[0]}
     assert left == {old_verified.id, fresh.id, active.id}
     assert old_pending.id not in left

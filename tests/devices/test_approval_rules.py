@@ -225,3 +225,23 @@ async def test_retried_approval_answers_the_device(client: Any, admin_token: str
     assert collected["status"] == "active"
     assert (await _verify(client, alice, auth, trusted=True)).status == 409
     assert (await _verify(client, admin_token, auth, trusted=False)).status == 409
+
+
+async def test_poll_of_a_cascade_locked_login_says_why(client: Any, admin_token: str) -> None:
+    """A login approved by a device that was then locked polls access_denied saying it was
+    locked along with the device that approved it; one its owner locked says so."""
+    alice = await _alice(client, admin_token)
+    parent = await connect_device(client, alice)
+    auth = await _start(client)
+    assert (await _verify(client, parent.token, auth, trusted=False)).status == 200
+    assert (await _lock(client, alice, parent.id)).status == 200
+    body = await (await _poll(client, auth)).json()
+    assert body["error_description"] == (
+        "this device was locked along with the device that approved it"
+    )
+    own = await _start(client)
+    assert (await _verify(client, alice, own, trusted=False)).status == 200
+    own_id = own["verification_uri_complete"].split("device_id=")[1].split("&")[0]
+    assert (await _lock(client, alice, own_id)).status == 200
+    body = await (await _poll(client, own)).json()
+    assert body["error_description"] == "this device was locked by its owner"

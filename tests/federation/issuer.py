@@ -28,6 +28,8 @@ class Issuer:
     # What /token answers: an ID token with these claims (set by the test), and what it got.
     id_token_claims: dict[str, Any] = field(default_factory=dict)
     token_requests: list[dict[str, str]] = field(default_factory=list)
+    # When True, the discovery document answers HTTP 503 (a provider that is down).
+    down: bool = False
 
     def rotate(self) -> RSAKey:
         """Publish a new key (the old ones are dropped); return it."""
@@ -54,6 +56,8 @@ class Issuer:
 async def _discovery(request: web.Request) -> web.Response:
     issuer = request.app[ISSUER]
     issuer.fetches["discovery"] += 1
+    if issuer.down:
+        return web.json_response({"error": "down"}, status=503)
     return web.json_response(
         {
             "issuer": issuer.url,

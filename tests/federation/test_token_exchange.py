@@ -47,8 +47,9 @@ async def test_matching_token_gets_a_service_account_token(
     assert body["issued_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
     assert body["token_type"] == "bearer" and body["expires_in"] == 15 * 60
     me = await client.get("/api/v1/current-user", headers=bearer(body["access_token"]))
-    user = await me.json()
+    user = await checked(me)
     assert user["name"] == "ci" and user["is_service_account"] is True
+    assert user["auth"]["method"] == "token_exchange" and user["auth"]["api_key_id"] is None
 
 
 async def test_glob_claim_matches(
@@ -268,3 +269,22 @@ async def test_garbage_subject_tokens_are_refused(client: Client) -> None:
     """Tokens that are not JWTs, or have no issuer, are invalid_grant, never a 500."""
     for garbage in ["x", "a.b.c", "....", f"{_b64({'alg': 'RS256'})}.{_b64({})}.c2ln", "é.é.é"]:
         await assert_refused(await exchange(client, garbage))
+
+
+async def test_a_provider_that_is_down_is_not_asked_at_every_exchange(
+    client: Client, admin_token: str, clock: ManualClock
+) -> None:
+    """While a trusted issuer's discovery fails, exchanges are refused and it is asked again
+    only after a back-off, then works as soon as it is back."""
+    await make_account(client, admin_token, "trainer")
+    async with serving_issuer() as issuer:
+        claims = {"sub": "system:serviceaccount:ml:trainer"}
+        await add_policy(client, admin_token, "trainer", issuer.url, claims=claims)
+        issuer.down = True
+        for _ in range(5):
+            await assert_refused(await exchange(client, issuer.token()))
+        assert issuer.fetches["discovery"] == 1
+        issuer.down = False
+        clock.advance(11)
+        assert (await exchange(client, issuer.token())).status == 200
+        assert issuer.fetches == {"discovery": 2, "jwks": 1}

@@ -72,7 +72,8 @@ async def test_service_account_is_not_admin(client: Any, admin_token: str) -> No
 
 
 async def test_refused_keys_share_one_answer(client: Any, admin_token: str, clock: Any) -> None:
-    """Unknown, malformed, inactive, rotated-out and deleted keys: the same 401 body."""
+    """Unknown, malformed, inactive, rotated-out and deleted keys: one invalid_grant answer
+    at login, one 401 as a bearer."""
     await make_account_with_key(client, admin_token, "ci")
     inactive = (await make_key(client, admin_token, "ci", "off"))["key"]
     await client.put(f"{BASE}/ci/api_keys/off", json={"active": False}, headers=bearer(admin_token))
@@ -93,14 +94,14 @@ async def test_refused_keys_share_one_answer(client: Any, admin_token: str, cloc
     login_bodies, bearer_bodies = set(), set()
     for candidate in candidates:
         resp = await key_login(client, candidate)
-        assert resp.status == 401, candidate
-        assert resp.headers["WWW-Authenticate"]
+        assert resp.status == 400, candidate
+        assert "WWW-Authenticate" not in resp.headers
         login_bodies.add(str(await checked(resp)))
         resp = await client.get("/api/v1/current-user", headers=bearer(candidate))
         assert resp.status == 401
         body = await checked(resp)
         bearer_bodies.add((body["error"], body["detail"]))
-    assert login_bodies == {"{'error': 'invalid_client', 'error_description': 'invalid API key'}"}
+    assert login_bodies == {"{'error': 'invalid_grant', 'error_description': 'invalid API key'}"}
     assert len(bearer_bodies) == 1
 
 
@@ -132,7 +133,7 @@ async def test_rotation_with_retain_window(client: Any, admin_token: str, clock:
     clock.advance(1)
     for credential in (old, old_token, late_token):
         assert await whoami(client, credential) == 401
-    assert (await key_login(client, old)).status == 401
+    assert (await key_login(client, old)).status == 400
     assert await whoami(client, new) == 200
     assert await whoami(client, await key_token(client, new)) == 200
 
@@ -171,7 +172,7 @@ async def test_deactivating_key_refuses_key_and_tokens(
     await client.put(path, json={"active": False}, headers=bearer(admin_token))
     assert await whoami(client, token) == 401
     assert await whoami(client, secret) == 401
-    assert (await key_login(client, secret)).status == 401
+    assert (await key_login(client, secret)).status == 400
     clock.advance(5)
     await client.put(path, json={"active": True}, headers=bearer(admin_token))
     assert await whoami(client, secret) == 200
@@ -190,7 +191,7 @@ async def test_deactivating_account_refuses_its_keys(
     await client.put(f"{BASE}/ci", json={"active": False}, headers=bearer(admin_token))
     assert await whoami(client, token) == 401
     assert await whoami(client, secret) == 401
-    assert (await key_login(client, secret)).status == 401
+    assert (await key_login(client, secret)).status == 400
     clock.advance(5)
     await client.put(f"{BASE}/ci", json={"active": True}, headers=bearer(admin_token))
     assert await whoami(client, secret) == 200
@@ -239,7 +240,7 @@ async def test_malformed_keys_cost_no_lookup(client: Any, admin_token: str, stor
     typo = secret[:-1] + ("A" if secret[-1] != "A" else "B")
     for candidate in (typo, secret[:-3], secret + "A", "zenkey_", "zenkey_" + "1" * 50):
         assert await whoami(client, candidate) == 401
-        assert (await key_login(client, candidate)).status == 401
+        assert (await key_login(client, candidate)).status == 400
     assert calls == {"find_by_digest": 0, "get_key": 0, "get_account": 0}
     assert await whoami(client, new_api_key()) == 401
     assert calls["find_by_digest"] == 1
@@ -249,11 +250,11 @@ async def test_login_attempts_are_rate_limited(client: Any, admin_token: str, cl
     """API-key logins are limited per client address: 429 with Retry-After, then refilled."""
     _, secret = await make_account_with_key(client, admin_token)
     statuses = [(await key_login(client, new_api_key())).status for _ in range(30)]
-    assert set(statuses) == {401}
+    assert set(statuses) == {400}
     resp = await key_login(client, secret)
     assert resp.status == 429
     assert int(resp.headers["Retry-After"]) >= 1
-    assert (await checked(resp))["error"] == "rate_limited"
+    assert (await checked(resp))["error"] == "temporarily_unavailable"
     clock.advance(60)
     assert (await key_login(client, secret)).status == 200
 

@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
-from zenml_server.domain.errors import AlreadyExists
+from zenml_server.domain.errors import AlreadyExists, NotPermitted
+from zenml_server.domain.models import ApprovalVia
+from zenml_server.storage.devices import DeviceMetadata
 from zenml_server.storage.store import Store
 
 
@@ -124,3 +126,65 @@ async def test_reads_see_committed_writes_under_concurrency(store: Store) -> Non
         await store.db.fetch("SELECT key, value FROM server_settings")
 
     await asyncio.gather(*(write_then_read(i) for i in range(200)))
+
+
+async def test_last_active_admin_cannot_go(store: Store) -> None:
+    """Demoting, deactivating or deleting the last active admin raises NotPermitted and
+    changes nothing; an inactive admin does not count as another."""
+    ann = await store.users.create("ann", "h", is_admin=True, active=True, now=1.0)
+    await store.users.create("old", "h", is_admin=True, active=False, now=1.0)
+    for change in ({"is_admin": False}, {"active": False}):
+        with pytest.raises(NotPermitted):
+            await store.users.update(ann.id, now=2.0, **change)  # type: ignore[arg-type]
+    with pytest.raises(NotPermitted):
+        await store.users.delete(ann.id, now=2.0)
+    assert await store.users.get(ann.id) == ann
+
+
+async def test_two_admins_demoting_each_other_at_once_keep_one(store: Store) -> None:
+    """Two concurrent demotions of the only two admins: exactly one succeeds."""
+    ann = await store.users.create("ann", "h", is_admin=True, active=True, now=1.0)
+    bob = await store.users.create("bob", "h", is_admin=True, active=True, now=1.0)
+    results = await asyncio.gather(
+        store.users.update(ann.id, now=2.0, is_admin=False),
+        store.users.update(bob.id, now=2.0, is_admin=False),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, NotPermitted) for r in results) == 1
+    admins = [u for u in await store.users.list() if u.is_admin and u.active]
+    assert len(admins) == 1
+
+
+async def test_change_password_keeps_only_the_asking_session(store: Store) -> None:
+    """change_password moves the generation on and drops every session but the one kept."""
+    ann = await store.users.create("ann", "h", is_admin=False, active=True, now=1.0)
+    for name in ("keep", "drop"):
+        await store.sessions.create(name, ann.id, now=1.0, expires=100.0)
+    changed = await store.users.change_password(ann.id, "h2", now=2.0, keep_session="keep")
+    assert changed is not None and changed.password_hash == "h2"
+    assert changed.credentials_generation == ann.credentials_generation + 1
+    assert await store.sessions.get("keep", 3.0) is not None
+    assert await store.sessions.get("drop", 3.0) is None
+
+
+async def test_delete_user_takes_devices_and_sessions(store: Store) -> None:
+    """delete() removes the user, their devices and sessions, and returns the device ids."""
+    ann = await store.users.create("ann", "h", is_admin=False, active=True, now=1.0)
+    await store.sessions.create("s", ann.id, now=1.0, expires=100.0)
+    device = await store.devices.create_authorization(
+        client_id="c",
+        device_code_digest="d1",
+        user_code_digest="u1",
+        expires=50.0,
+        interval=5,
+        metadata=DeviceMetadata(),
+        now=1.0,
+    )
+    await store.devices.decide(
+        device.id, user_id=ann.id, approve=True, trusted=False, now=2.0, via=ApprovalVia.SESSION
+    )
+    assert await store.users.delete(ann.id, now=3.0) == [device.id]
+    assert await store.users.get(ann.id) is None
+    assert await store.devices.get(device.id) is None
+    assert await store.sessions.get("s", 3.0) is None
+    assert await store.users.delete(ann.id, now=3.0) is None

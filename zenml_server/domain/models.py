@@ -155,5 +155,7 @@ class Principal:
     is_admin: bool
     device_id: str | None = None
     api_key_id: str | None = None
+    # Set when a service account logged in by token exchange (keyless): under which policy.
+    trust_policy_id: str | None = None
     # When the credential stops working (the token's expiry), if it has one.
     expires: float | None = None

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from zenml_server.domain.clock import Clock, SystemClock
 from zenml_server.http import metrics, openapi_doc
+from zenml_server.http.api import audit as audit_api
 from zenml_server.http.api import (
     device_cancel,
     health,
@@ -24,11 +25,20 @@ from zenml_server.http.api import device_flow as device_flow_api
 from zenml_server.http.api import devices as devices_api
 from zenml_server.http.api import service_accounts as service_accounts_api
 from zenml_server.http.api import trust_policies as trust_policies_api
+from zenml_server.http.audit_scope import request_scope
 from zenml_server.http.context import services_context
 from zenml_server.http.errors import error_middleware
-from zenml_server.http.keys import CLOCK, SETTINGS, STORE
+from zenml_server.http.keys import AUDIT_SCOPE, CLOCK, SETTINGS, STORE
 from zenml_server.http.metrics import metrics_middleware
-from zenml_server.http.pages import device_verify, login, sso
+from zenml_server.http.pages import (
+    account,
+    device_verify,
+    login,
+    service_account_actions,
+    sso,
+    static,
+)
+from zenml_server.http.pages import audit as audit_pages
 from zenml_server.http.pages import devices as devices_pages
 from zenml_server.http.pages import service_accounts as service_accounts_pages
 from zenml_server.settings import Settings
@@ -49,6 +59,7 @@ def create_app(
     )
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
+    app[AUDIT_SCOPE] = request_scope
     if store is not None:
         app[STORE] = store
     root = web_root()
@@ -69,6 +80,7 @@ def create_app(
         jwks,
         token_revocation,
         introspection,
+        audit_api,
         trust_policies_api,
         openapi_doc,
         metrics,
@@ -77,7 +89,10 @@ def create_app(
         device_verify,
         devices_pages,
         service_accounts_pages,
+        service_account_actions,
+        audit_pages,
+        account,
     ):
         module.setup(app)
-    app.router.add_static("/static", root / "static", append_version=False)
+    static.setup(app, root / "static")
     return app

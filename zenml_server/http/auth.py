@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 
 from aiohttp import web
 
 from zenml_server.domain.errors import CredentialLocked, InvalidCredentials
 from zenml_server.domain.models import Principal
 from zenml_server.http.errors import ForbiddenError, Unauthorized
-from zenml_server.http.keys import PRINCIPAL, SERVICES, SETTINGS
+from zenml_server.http.keys import CLIENT_IP, PRINCIPAL, SERVICES, SETTINGS
+from zenml_server.settings import Network
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
@@ -50,26 +52,61 @@ async def require_admin(request: web.Request) -> Principal:
 
 
 def client_ip(request: web.Request) -> str:
-    """The client's address; X-Forwarded-For is believed only from trusted proxies.
+    """The client's address, as walked through X-Forwarded-For (see ``walk_forwarded_for``).
 
-    Walks the chain from the nearest hop back and stops at the first untrusted address.
+    Everything that records or shows an address (devices, the approval page, rate limits,
+    the access log) uses this one value, never a client-chosen one.
     """
+    cached: str | None = request.get(CLIENT_IP)
+    if cached is not None:
+        return cached
     peer = request.remote or ""
     trusted = request.app[SETTINGS].trusted_proxies
-    if not trusted:
+    walked = peer
+    if trusted:
+        walked = walk_forwarded_for(peer, request.headers.getall("X-Forwarded-For", []), trusted)
+    request[CLIENT_IP] = walked
+    return walked
+
+
+# More hops than any real chain of proxies; a longer header is walked only this far.
+_MAX_HOPS = 32
+
+
+def walk_forwarded_for(peer: str, headers: Sequence[str], trusted: Sequence[Network]) -> str:
+    """Walk X-Forwarded-For from the right, starting at the socket's peer, through trusted
+    proxies only; the first hop that is not a trusted proxy is the client.
+
+    Each hop was written by the proxy to its right, so a hop is believed only while every
+    hop to its right is trusted. A hop that is not an address (garbage, or a chain longer
+    than ``_MAX_HOPS``) ends the walk at the last address believed, the trusted proxy that
+    received it. When every hop is trusted the leftmost is the client, itself a trusted
+    host. Addresses come back in canonical form (``::ffff:1.2.3.4`` is ``1.2.3.4``).
+    """
+    current = _address(peer)
+    if current is None:
         return peer
-    chain = [
-        hop.strip()
-        for header in request.headers.getall("X-Forwarded-For", [])
-        for hop in header.split(",")
-        if hop.strip()
-    ]
-    hops = [*chain, peer]  # [client, proxy1, ..., peer]
-    for hop in reversed(hops):
-        try:
-            addr = ipaddress.ip_address(hop)
-        except ValueError:
-            return peer  # a garbled chain: believe only the socket
-        if not any(addr in net for net in trusted):
-            return hop
-    return hops[0]
+    hops = [hop.strip() for header in headers for hop in header.split(",")]
+    for hop in reversed(hops[-_MAX_HOPS:]):
+        if not any(current in net for net in trusted):
+            break
+        previous = _address(hop)
+        if previous is None:
+            break
+        current = previous
+    return str(current)
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An address from a hop: ``1.2.3.4``, ``1.2.3.4:port``, ``::1``, ``[::1]:port``."""
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        return addr.ipv4_mapped
+    return addr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import uuid
@@ -17,6 +18,7 @@ from zenml_server.domain.clock import Clock
 from zenml_server.domain.sealing import Sealer
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS, STORE
 from zenml_server.http.provider_client import ProviderClient
+from zenml_server.services.audit import Audit
 from zenml_server.services.auth import Authenticator
 from zenml_server.services.device_flow import DeviceFlow
 from zenml_server.services.devices import DeviceAdmin
@@ -46,12 +48,14 @@ CHANGE_POLL_INTERVAL = 0.25
 LAST_USED_FLUSH_INTERVAL = 30.0
 HOUSEKEEPING_INTERVAL = 60.0
 CHANGE_LOG_RETENTION = 3600.0
+AUDIT_FLUSH_INTERVAL = 1.0
 SHUTDOWN_TASKS_TIMEOUT = 10.0
 # How long each background loop may go without a good round before /ready answers 503.
 CHANGE_POLL_BOUND = 15.0
 LISTEN_BOUND = 30.0  # heartbeats every 5 s (storage/postgres.py)
 LAST_USED_FLUSH_BOUND = 4 * LAST_USED_FLUSH_INTERVAL
 HOUSEKEEPING_BOUND = 5 * HOUSEKEEPING_INTERVAL
+AUDIT_FLUSH_BOUND = 60 * AUDIT_FLUSH_INTERVAL
 
 
 @dataclass(frozen=True)
@@ -83,9 +87,13 @@ async def build_services(app: web.Application, store: Store) -> Services:
     wire the services."""
     settings, clock = app[SETTINGS], app[CLOCK]
     deployment_id = await store.server_settings.get_or_set("deployment_id", str(uuid.uuid4()))
-    keys = signing_keys(store, settings, clock)
+    housekeeping = Housekeeping()
+    audit = Audit(store.audit, clock, housekeeping, settings.audit_retention_days)
+    keys = signing_keys(store, settings, clock, audit)
     await keys.start()
-    tokens = Tokens(keys, f"zenml-server:{deployment_id}", clock)
+    # Tokens issued before the issuer became the server's URL stay valid until they expire.
+    legacy_issuer = f"zenml-server:{deployment_id}"
+    tokens = Tokens(keys, settings.issuer, clock, also_accepted=(legacy_issuer,))
     cache = CredentialCache(settings.revocation_cache_ttl_seconds)
     revocations = Revocations(store.db, store.changes, cache)
     revocations.watch(keys.on_change, keys.reload)
@@ -93,7 +101,6 @@ async def build_services(app: web.Application, store: Store) -> Services:
     await revoked.load()
     auth = Authenticator(store, tokens, cache, revoked)
     last_used = LastUsed()
-    housekeeping = Housekeeping()
     passwords = Passwords()
     housekeeping.register("web_sessions", lambda: store.sessions.prune(clock.now()))
     housekeeping.register(
@@ -109,6 +116,7 @@ async def build_services(app: web.Application, store: Store) -> Services:
         housekeeping=housekeeping,
         clock=clock,
         settings=settings,
+        audit=audit,
     )
     device_flow = DeviceFlow(wiring)
     service_accounts = ServiceAccounts(wiring)
@@ -135,7 +143,9 @@ async def build_services(app: web.Application, store: Store) -> Services:
     )
 
 
-def signing_keys(store: Store, settings: Settings, clock: Clock) -> SigningKeys:
+def signing_keys(
+    store: Store, settings: Settings, clock: Clock, audit: Audit | None = None
+) -> SigningKeys:
     """The keyring as configured (also used by ``zenml-server keys``)."""
     return SigningKeys(
         store,
@@ -143,6 +153,7 @@ def signing_keys(store: Store, settings: Settings, clock: Clock) -> SigningKeys:
         clock,
         configured_secret=settings.jwt_secret_key,
         max_lifetime=settings.max_token_lifetime,
+        audit=audit,
     )
 
 
@@ -176,6 +187,7 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
             wiring.revocations.poll_changes(loops, CHANGE_POLL_INTERVAL, CHANGE_POLL_BOUND),
             wiring.last_used.run(loops, LAST_USED_FLUSH_INTERVAL, LAST_USED_FLUSH_BOUND),
             wiring.housekeeping.run(loops, HOUSEKEEPING_INTERVAL, HOUSEKEEPING_BOUND),
+            _flushing_audit(wiring.audit, loops),
         )
         if store.db.dialect == "postgresql":
             tasks += _start(wiring.revocations.listen(loops, LISTEN_BOUND))
@@ -193,6 +205,15 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
             await store.close()
 
 
+async def _flushing_audit(audit: Audit, loops: Loops) -> None:
+    """Write queued audit events every second under ``loops``; once more when cancelled."""
+    try:
+        await loops.every("audit_flush", audit.flush, AUDIT_FLUSH_INTERVAL, AUDIT_FLUSH_BOUND)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(audit.flush())
+
+
 def _start(*coros: Coroutine[Any, Any, None]) -> list[asyncio.Task[None]]:
     return [asyncio.create_task(c) for c in coros]
 
@@ -202,8 +223,25 @@ def _announce_admin(name: str, generated_password: str | None) -> None:
     if generated_password is None:
         print(f"Created the admin user {name!r} with the configured password.", file=sys.stderr)
     else:
-        print(
-            f"Created the admin user {name!r} with the generated password: "
-            f"{generated_password}\nIt will not be shown again.",
-            file=sys.stderr,
-        )
+        print(password_box(name, generated_password), file=sys.stderr, flush=True)
+
+
+def password_box(name: str, password: str) -> str:
+    """The first-start notice of a generated admin password, framed so it stands out from
+    the lines around it (plain ASCII: any console can print it)."""
+    lines = [
+        f"Created the admin user {name!r} with the generated password:",
+        "",
+        f"    {password}",
+        "",
+        "It will not be shown again. Change it after logging in, on the page",
+        "/account/password or from a connected CLI:",
+        "",
+        "    zenml user change-password",
+        "",
+        "Or choose it: set ZENML_SERVER_ADMIN_PASSWORD before the first start.",
+    ]
+    width = max(len(line) for line in lines)
+    rule = "+" + "-" * (width + 2) + "+"
+    body = [f"| {line.ljust(width)} |" for line in lines]
+    return "\n".join(["", rule, *body, rule, ""])

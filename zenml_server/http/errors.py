@@ -10,6 +10,7 @@ request id, which the response also carries (``X-Request-ID``).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -18,7 +19,8 @@ from aiohttp import web
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
 from zenml_server.domain import errors as domain
-from zenml_server.http.keys import METRICS, REQUEST_ID
+from zenml_server.domain.audit import enter_scope
+from zenml_server.http.keys import AUDIT_SCOPE, METRICS, REQUEST_ID
 
 log = logging.getLogger("zenml_server.http")
 
@@ -173,7 +175,8 @@ def _oauth_body(exc: ApiError) -> tuple[int, dict[str, str]]:
     code = {
         401: "invalid_client",
         403: "access_denied",
-        429: "rate_limited",
+        # RFC 6749 §4.1.2.1: a registered code that says "try again later" (with Retry-After).
+        429: "temporarily_unavailable",
         503: "temporarily_unavailable",
         500: "server_error",
     }.get(exc.status, "invalid_request")
@@ -199,6 +202,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     metrics = request.app[METRICS]
     request_id = metrics.next_request_id()
     request[REQUEST_ID] = request_id
+    # Events recorded while handling this request name its caller, address and id.
+    enter_scope(functools.partial(request.app[AUDIT_SCOPE], request))
     try:
         if "%00" in request.raw_path:
             # No name, id or filter may hold a NUL (PostgreSQL text cannot store one).
@@ -209,19 +214,19 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             metrics.count(exc.status)
             exc.headers.update(PAGE_HEADERS if _area(request.path) == "page" else API_HEADERS)
             raise
-        response = _render(request, _from_http(exc), request_id)
+        response = await _render(request, _from_http(exc), request_id)
     except OAuth2Error as exc:
         response = _render_oauth(exc)
     except ApiError as exc:
-        response = _render(request, exc, request_id)
+        response = await _render(request, exc, request_id)
     except domain.DomainError as exc:
-        response = _render(request, from_domain(exc), request_id)
+        response = await _render(request, from_domain(exc), request_id)
     except Exception:
         log.exception("unexpected error (request_id=%s)", request_id)
-        response = _render(request, InternalError("unexpected error"), request_id)
+        response = await _render(request, InternalError("unexpected error"), request_id)
     metrics.count(response.status)
     area = _area(request.path)
-    if area == "page":
+    if area == "page" or (area == "static" and response.status >= 400):
         response.headers.update(PAGE_HEADERS)
     elif area != "static":
         response.headers.update(API_HEADERS)
@@ -233,33 +238,51 @@ def _render_oauth(exc: OAuth2Error) -> web.Response:
     status = 401 if exc.error == "invalid_client" else int(exc.status_code or 400)
     body = {"error": exc.error, "error_description": exc.description or exc.error}
     headers = dict(NO_STORE)
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int | float):
+        headers["Retry-After"] = str(int(retry_after) + 1)
     if status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="zenml"'
     return web.json_response(body, status=status, headers=headers)
 
 
-def _render(request: web.Request, exc: ApiError, request_id: str) -> web.StreamResponse:
+async def _render(request: web.Request, exc: ApiError, request_id: str) -> web.StreamResponse:
     area = _area(request.path)
     headers = dict(exc.headers)
     if area == "oauth":
         status, body = _oauth_body(exc)
         return web.json_response(body, status=status, headers={**headers, **NO_STORE})
-    if area == "page":
-        response = aiohttp_jinja2.render_template(
-            "error.html",
-            request,
-            {
-                "status": exc.status,
-                "message": _page_message(exc),
-                "request_id": request_id,
-                "request": request,
-            },
-            status=exc.status,
-        )
+    if area in ("page", "static"):
+        response = await _error_page(request, exc, request_id)
         response.headers.update(headers)
         return response
     body = {"error": exc.code, "detail": exc.detail, "request_id": request_id}
     return web.json_response(body, status=exc.status, headers=headers)
+
+
+async def _error_page(request: web.Request, exc: ApiError, request_id: str) -> web.Response:
+    """The error page, with the navigation when a user is logged in (not for 5xx: the
+    database may be what failed, and a broken page must not fail again)."""
+    context = {
+        "status": exc.status,
+        "message": _page_message(exc),
+        "request_id": request_id,
+        "request": request,
+    }
+    if exc.status < 500:
+        # Imported here: the pages import this module for their errors.
+        from zenml_server.http.pages.render import render
+        from zenml_server.http.pages.session import current_user
+
+        try:
+            user = await current_user(request)
+        except domain.DomainError:
+            user = None
+        return render(request, "error.html", {**context, "user": user}, status=exc.status)
+    response: web.Response = aiohttp_jinja2.render_template(
+        "error.html", request, context, status=exc.status
+    )
+    return response
 
 
 def _page_message(exc: ApiError) -> str:

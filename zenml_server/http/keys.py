@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from zenml_server.domain.audit import AuditScope
 from zenml_server.domain.clock import Clock
 from zenml_server.domain.models import Principal
 from zenml_server.settings import Settings
@@ -31,5 +33,14 @@ GRANTS = web.AppKey("grants", dict[str, GrantHandler])
 # Per-process counters behind /metrics (see http/metrics.py).
 METRICS = web.AppKey["Metrics"]("metrics")
 
+# The files under /static, by name (see http/pages/static.py).
+STATIC_FILES = web.AppKey("static_files", dict[str, Path])
+
+# Works out who acts in a request, for the audit trail (see http/audit_scope.py).
+ScopeOf = Callable[[web.Request], AuditScope]
+AUDIT_SCOPE = web.AppKey[ScopeOf]("audit_scope")
+
 REQUEST_ID = web.RequestKey("request_id", str)
 PRINCIPAL = web.RequestKey("principal", Principal)
+# The client's address as walked through trusted proxies (http/auth.py client_ip).
+CLIENT_IP = web.RequestKey("client_ip", str)

@@ -7,6 +7,7 @@ import logging
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from zenml_server.http.auth import client_ip
 from zenml_server.http.keys import REQUEST_ID
 
 ACCESS_LOG = logging.getLogger("zenml_server.access")
@@ -21,10 +22,13 @@ class AccessLogger(AbstractAccessLogger):
         return self.logger.isEnabledFor(logging.INFO)
 
     def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        request_id = request.get(REQUEST_ID, "-") if isinstance(request, web.Request) else "-"
+        if isinstance(request, web.Request):
+            request_id, address = request.get(REQUEST_ID, "-"), client_ip(request)
+        else:
+            request_id, address = "-", request.remote or "-"
         self.logger.info(
             "%s %s %s %.1fms %s %s",
-            request.remote,
+            address,
             request.method,
             request.path,
             time * 1000,

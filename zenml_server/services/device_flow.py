@@ -23,6 +23,7 @@ from zenml_server.domain.errors import (
     DomainError,
     InvalidCredentials,
     InvalidInput,
+    RateLimited,
 )
 from zenml_server.domain.models import (
     ApprovalVia,
@@ -31,6 +32,7 @@ from zenml_server.domain.models import (
     LockedBy,
     Principal,
     PrincipalKind,
+    User,
 )
 from zenml_server.domain.secrets import (
     digest,
@@ -59,7 +61,14 @@ SLOW_DOWN_STEP = 5
 # How much earlier than the interval a poll may come and still count as on time.
 POLL_JITTER = 1.0
 _MAX_DEVICE_CODE_LENGTH = 128
+MAX_CLIENT_ID_LENGTH = 128
+# Unexpired authorizations waiting for approval that one client address may hold (times
+# ZENML_SERVER_RATE_LIMIT_SCALE, like every per-address budget).
+MAX_PENDING_PER_ADDRESS = 10
 _CODE_ATTEMPTS = 5
+# How long after an unapproved code expired (and its authorization was deleted) the approval
+# page still says "this code has expired" rather than "that code is not right".
+EXPIRED_CODE_MEMORY = 24 * 3600.0
 
 
 class PollError(enum.StrEnum):
@@ -75,9 +84,10 @@ class PollError(enum.StrEnum):
 class PollRefused(DomainError):
     """A token request that gets no token (yet); ``error`` says which RFC answer."""
 
-    def __init__(self, error: PollError, message: str) -> None:
+    def __init__(self, error: PollError, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.error = error
+        self.retry_after = retry_after
 
 
 class CodeProblem(enum.StrEnum):
@@ -150,6 +160,7 @@ class DeviceFlow:
         self._last_used = wiring.last_used
         self._clock = clock = wiring.clock
         self._settings = wiring.settings
+        self._audit = wiring.audit
         self._events = wiring.events
         scale = wiring.settings.rate_limit_scale
         self._authorize_per_ip = RateLimiter(
@@ -164,11 +175,17 @@ class DeviceFlow:
         self._cancel_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="cancellations", scale=scale
         )
+        self._max_pending = max(1, int(MAX_PENDING_PER_ADDRESS * scale))
+        self._wrong_device_code_per_ip = RateLimiter(
+            clock, burst=20, per_minute=20, what="polls with unknown device codes", scale=scale
+        )
         wiring.auth.register_token_kind(TOKEN_KIND, self.verify_token)
         wiring.last_used.register(TOKEN_KIND, self._devices.touch_many)
         wiring.housekeeping.register(
             "device_authorizations",
-            lambda: self._devices.prune_expired_authorizations(clock.now()),
+            lambda: self._devices.prune_expired_authorizations(
+                clock.now(), remember=EXPIRED_CODE_MEMORY
+            ),
         )
 
     # -- the CLI's side ----------------------------------------------------------------------
@@ -176,12 +193,19 @@ class DeviceFlow:
     async def authorize(self, client_id: str, metadata: DeviceMetadata) -> Authorization:
         """Record a pending authorization (RFC 8628 §3.1); never touches an existing device.
 
-        Raises InvalidInput for a client_id that is not a UUID, RateLimited past the
-        per-address budget.
+        Raises InvalidInput for a client_id that is not 1-128 VSCHARs, RateLimited past the
+        per-address budget or with ``MAX_PENDING_PER_ADDRESS`` (scaled) authorizations from
+        this address already waiting (an unauthenticated flood cannot fill the table).
         """
         client_id = _client_id(client_id)
-        self._authorize_per_ip.hit(metadata.ip_address or "")
+        ip = metadata.ip_address or ""
+        self._authorize_per_ip.hit(ip)
         now = self._clock.now()
+        if await self._devices.count_pending_from(ip, now) >= self._max_pending:
+            raise RateLimited(
+                "too many device logins from this address wait for approval; try again later",
+                self._settings.device_auth_timeout / self._max_pending,
+            )
         timeout = self._settings.device_auth_timeout
         interval = self._settings.device_auth_polling_interval
         for attempt in range(_CODE_ATTEMPTS):
@@ -207,24 +231,36 @@ class DeviceFlow:
             )
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def poll(self, client_id: str, device_code: str) -> tuple[IssuedToken, Device]:
+    async def poll(
+        self, client_id: str, device_code: str, *, ip: str
+    ) -> tuple[IssuedToken, Device]:
         """The token for an approved authorization, once (RFC 8628 §3.4-3.5).
 
-        Checks, in order: unknown code (or another client's) -> invalid_grant, counted as a
-        failed attempt against the client's pending authorizations; expired ->
-        expired_token; too fast -> slow_down (+5 s for good); denied or locked ->
-        access_denied; pending -> authorization_pending. Raises PollRefused for each.
+        Checks, in order: unknown code (or another client's) -> invalid_grant, counted only
+        against the polling address (past its budget every poll from there gets slow_down
+        with ``retry_after``); expired -> expired_token; too fast -> slow_down (+5 s for
+        good); denied or locked -> access_denied; pending -> authorization_pending. Raises
+        PollRefused for each. Polls never count toward locking an authorization.
         """
         now = self._clock.now()
         try:
+            self._wrong_device_code_per_ip.check(ip)
+        except RateLimited as exc:
+            raise PollRefused(
+                PollError.SLOW_DOWN,
+                "too many unknown device codes from this address; slow down",
+                retry_after=exc.retry_after,
+            ) from None
+        try:
             client_id = _client_id(client_id)
         except InvalidInput:
+            self._wrong_device_code_per_ip.spend(ip)
             raise PollRefused(PollError.INVALID_GRANT, "unknown device code") from None
         device = None
         if len(device_code) <= _MAX_DEVICE_CODE_LENGTH:
             device = await self._devices.get_by_device_code(digest(device_code))
         if device is None or not _same(device.client_id, client_id):
-            await self._count_failure(client_id=client_id)
+            self._wrong_device_code_per_ip.spend(ip)
             raise PollRefused(PollError.INVALID_GRANT, "unknown device code")
         if _spent(device):
             raise PollRefused(PollError.INVALID_GRANT, "this device code was already used")
@@ -252,9 +288,16 @@ class DeviceFlow:
         """Why a denied or locked authorization gets no token, in one sentence."""
         if device.status is DeviceStatus.DENIED:
             return "the login was denied in the browser"
-        if device.failed_auth_attempts >= self._settings.max_failed_device_auth_attempts:
+        if device.locked_by is LockedBy.WRONG_CODES or (
+            device.locked_by is None
+            and device.failed_auth_attempts >= self._settings.max_failed_device_auth_attempts
+        ):
             return "the login request was locked after too many wrong codes"
-        return "this device was locked by its owner or an admin"
+        if device.locked_because_of is not None:
+            return "this device was locked along with the device that approved it"
+        if device.locked_by is LockedBy.OWNER:
+            return "this device was locked by its owner"
+        return "this device was locked by an admin"
 
     async def cancel(self, client_id: str, device_code: str, ip: str) -> bool:
         """The CLI withdraws its own pending authorization (Ctrl-C, --timeout): its codes stop
@@ -299,6 +342,13 @@ class DeviceFlow:
             active = await DeviceStore.activate(
                 conn, device.id, token_expires=issued.expires, now=now
             )
+            if active is not None:
+                event = self._audit.event(
+                    "device.authorized",
+                    target=("device", device.id, device.hostname),
+                    user=user.name,
+                )
+                await self._audit.record(conn, event)
         if active is None:
             # Another poll won, or the code expired or was locked in between.
             current = await self._devices.get(device.id)
@@ -375,6 +425,11 @@ class DeviceFlow:
             now=now,
             via=via,
             by_device_id=by_device_id if via is ApprovalVia.DEVICE else None,
+            audit=self._audit.event(
+                "device.approved" if approve else "device.denied",
+                target=("device", device.id, device.hostname),
+                trusted=approve and trusted,
+            ),
         )
         if decided is None:
             # Changed since we looked (approved elsewhere, locked, expired): say how.
@@ -402,6 +457,10 @@ class DeviceFlow:
         self._code_per_user.hit(user_id)
         code = normalize_user_code(typed)
         found = None if code is None else await self._devices.get_by_user_code(digest(code))
+        if found is None and code is not None:
+            # Deleted by housekeeping after it expired: say so, and count no failure.
+            if await self._devices.code_expired(digest(code), self._clock.now()):
+                raise _refused(CodeProblem.EXPIRED)
         if device_id is not None and (found is None or not _same(found.id, device_id)):
             if await self._count_failure(device_id=device_id):
                 raise _refused(CodeProblem.LOCKED)
@@ -410,13 +469,15 @@ class DeviceFlow:
             raise _refused(CodeProblem.WRONG)
         return found
 
-    async def _count_failure(self, *, device_id: str | None = None, client_id: str = "") -> bool:
-        """Count a wrong code; True when that locked an authorization."""
+    async def _count_failure(self, *, device_id: str) -> bool:
+        """Count a wrong user code typed against ``device_id``; True when that locked it."""
         changed = await self._devices.count_failed_attempt(
             max_attempts=self._settings.max_failed_device_auth_attempts,
             now=self._clock.now(),
             device_id=device_id,
-            client_id=client_id,
+            audit=lambda d: self._audit.event(
+                "device.locked", target=("device", d.id, d.hostname), reason="wrong_codes"
+            ),
         )
         locked = [f"device:{d.id}" for d in changed if d.status is DeviceStatus.LOCKED]
         if locked:
@@ -456,6 +517,19 @@ class DeviceFlow:
             user, PrincipalKind.DEVICE, device_id=device_id, expires=float(claims["exp"])
         )
 
+    def reissue(self, principal: Principal, user: User) -> IssuedToken:
+        """A new token for the device ``principal`` uses, under the user's current credentials
+        generation (after they changed their password through it); same device, same expiry."""
+        assert principal.device_id is not None and principal.expires is not None
+        lifetime = max(1, int(principal.expires) - int(self._clock.now()))
+        return self._tokens.issue(
+            TOKEN_KIND,
+            user.id,
+            lifetime,
+            device_id=principal.device_id,
+            gen=user.credentials_generation,
+        )
+
     async def revoke(self, token: str) -> bool:
         """RFC 7009: revoke a device token by deleting its device; False when there was
         nothing to revoke (unknown, expired or not a device token)."""
@@ -469,7 +543,13 @@ class DeviceFlow:
         device = await self._devices.get(device_id)
         if device is None or device.user_id != claims["sub"]:
             return False
-        also_locked = await self._devices.delete(device_id, self._clock.now())
+        also_locked = await self._devices.delete(
+            device_id,
+            self._clock.now(),
+            audit=self._audit.event(
+                "device.revoked", target=("device", device_id, device.hostname)
+            ),
+        )
         if also_locked is None:
             return False
         await self._revocations.announce(
@@ -480,11 +560,17 @@ class DeviceFlow:
 
 
 def _client_id(raw: str) -> str:
-    """The canonical form of a client_id (the CLI installation's UUID)."""
+    """A client_id as stored: any RFC 6749 §A.1 VSCHAR string (``%x20-7E``) of 1 to
+    ``MAX_CLIENT_ID_LENGTH`` characters; a UUID (what ZenML clients send) in canonical form.
+    Raises InvalidInput otherwise."""
+    if not 0 < len(raw) <= MAX_CLIENT_ID_LENGTH or not all(" " <= ch <= "~" for ch in raw):
+        raise InvalidInput(
+            f"client_id must be 1 to {MAX_CLIENT_ID_LENGTH} printable ASCII characters"
+        )
     try:
         return str(uuid.UUID(raw))
     except ValueError:
-        raise InvalidInput("client_id must be a UUID") from None
+        return raw
 
 
 def _same(known: str, given: str) -> bool:

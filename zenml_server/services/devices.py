@@ -36,6 +36,7 @@ class DeviceAdmin:
         self._revocations = wiring.revocations
         self._last_used = wiring.last_used
         self._clock = wiring.clock
+        self._audit = wiring.audit
 
     async def list(
         self,
@@ -47,8 +48,12 @@ class DeviceAdmin:
         trusted: bool | None = None,
         page: int = 1,
         size: int = 50,
+        statuses: Sequence[DeviceStatus] = (),
     ) -> DevicePage:
-        """The caller's devices; an admin may name another ``owner`` or ask for ``everyone``."""
+        """The caller's devices; an admin may name another ``owner`` or ask for ``everyone``.
+
+        ``statuses`` (any of) narrows the list like ``status`` (exactly one).
+        """
         user_id: str | None = caller.id
         if caller.is_admin and everyone:
             user_id = None
@@ -60,7 +65,12 @@ class DeviceAdmin:
         if caller.kind is PrincipalKind.SERVICE_ACCOUNT and user_id is not None:
             return DevicePage([], 0, page, size)
         items, total = await self._store.devices.list(
-            user_id=user_id, status=status, trusted=trusted, offset=(page - 1) * size, limit=size
+            user_id=user_id,
+            status=status,
+            trusted=trusted,
+            offset=(page - 1) * size,
+            limit=size,
+            statuses=statuses,
         )
         return DevicePage([self._fresh(d) for d in items], total, page, size)
 
@@ -84,7 +94,13 @@ class DeviceAdmin:
                 "an administrator locked this device; only an administrator can unlock it"
             )
         changed = await self._store.devices.set_locked(
-            device_id, locked, self._clock.now(), by=_locker(caller, current)
+            device_id,
+            locked,
+            self._clock.now(),
+            by=_locker(caller, current),
+            audit=self._audit.event(
+                "device.locked" if locked else "device.unlocked", target=_target(current)
+            ),
         )
         if changed is None:
             raise NotFound("no such device")
@@ -97,7 +113,10 @@ class DeviceAdmin:
         device it approved, transitively, is locked in the same transaction."""
         current = await self.get(caller, device_id)
         also_locked = await self._store.devices.delete(
-            device_id, self._clock.now(), by=_locker(caller, current)
+            device_id,
+            self._clock.now(),
+            by=_locker(caller, current),
+            audit=self._audit.event("device.deleted", target=_target(current)),
         )
         if also_locked is None:
             raise NotFound("no such device")
@@ -128,6 +147,10 @@ class DeviceAdmin:
         if last_login == device.last_login and status is device.status:
             return device
         return replace(device, last_login=last_login, status=status)
+
+
+def _target(device: Device) -> tuple[str, str, str | None]:
+    return ("device", device.id, device.hostname)
 
 
 def _locker(caller: Principal, device: Device) -> LockedBy:

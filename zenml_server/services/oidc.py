@@ -46,6 +46,9 @@ ALGORITHMS = (
 )
 METADATA_TTL_SECONDS = 3600.0
 KEY_REFETCH_SECONDS = 30.0
+# After a failed discovery, the issuer is not asked again for this long: a provider that is
+# down is not hammered by every login that names it.
+FAILURE_BACKOFF_SECONDS = 10.0
 MAX_TOKEN_LENGTH = 16_384
 MAX_ISSUER_LENGTH = 512
 _MAX_ISSUERS = 1000
@@ -131,6 +134,7 @@ class OidcProviders:
         self._clock = clock
         self._providers: dict[str, _Provider] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._failed: dict[str, float] = {}
         # How many times a key set was fetched (measured by tests and the benchmark).
         self.key_fetches = 0
 
@@ -156,16 +160,17 @@ class OidcProviders:
             known = self._providers.get(issuer)
             if known is not None and now - known.fetched < METADATA_TTL_SECONDS:
                 return known
-            url = issuer.rstrip("/") + "/.well-known/openid-configuration"
-            document = await self.fetcher.get_json(url)
-            metadata = OpenIDProviderMetadata(document)
+            failed = self._failed.get(issuer)
+            if failed is not None and now - failed < FAILURE_BACKOFF_SECONDS:
+                raise ProviderUnavailable(f"{issuer}: failed moments ago, not asked again yet")
             try:
-                metadata.validate_issuer()
-                metadata.validate_jwks_uri()
-            except ValueError as exc:
-                raise ProviderUnavailable(f"{issuer}: bad discovery document ({exc})") from None
-            if metadata.get("issuer") != issuer:
-                raise ProviderUnavailable(f"{issuer}: the discovery document names another issuer")
+                metadata = await self._discover(issuer)
+            except ProviderUnavailable:
+                if len(self._failed) >= _MAX_ISSUERS:
+                    self._failed.clear()
+                self._failed[issuer] = now
+                raise
+            self._failed.pop(issuer, None)
             provider = _Provider(dict(metadata), now)
             if known is not None:  # keep the keys: a metadata refresh is no key rotation
                 provider.keys, provider.keys_fetched = known.keys, known.keys_fetched
@@ -173,6 +178,18 @@ class OidcProviders:
                 self._providers.clear()
             self._providers[issuer] = provider
             return provider
+
+    async def _discover(self, issuer: str) -> OpenIDProviderMetadata:
+        url = issuer.rstrip("/") + "/.well-known/openid-configuration"
+        metadata = OpenIDProviderMetadata(await self.fetcher.get_json(url))
+        try:
+            metadata.validate_issuer()
+            metadata.validate_jwks_uri()
+        except ValueError as exc:
+            raise ProviderUnavailable(f"{issuer}: bad discovery document ({exc})") from None
+        if metadata.get("issuer") != issuer:
+            raise ProviderUnavailable(f"{issuer}: the discovery document names another issuer")
+        return metadata
 
     async def _key_set(self, issuer: str, kid: str | None) -> KeySet:
         """The issuer's keys, fetched again when they lack ``kid`` (rate limited)."""

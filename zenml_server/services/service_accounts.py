@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
+from zenml_server.domain.audit import Outcome
 from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFound
 from zenml_server.domain.models import ApiKey, Principal, PrincipalKind, ServiceAccount
 from zenml_server.domain.secrets import digest, looks_like_api_key, new_api_key
@@ -22,6 +23,7 @@ from zenml_server.services.rate_limit import RateLimiter
 from zenml_server.services.tokens import IssuedToken
 from zenml_server.services.users import check_name
 from zenml_server.services.wiring import Wiring
+from zenml_server.storage.service_account_summaries import AccountSummary, account_summaries
 from zenml_server.storage.service_accounts import DigestMatch
 
 T = TypeVar("T")
@@ -117,6 +119,7 @@ class ServiceAccounts:
         self._clock = clock = wiring.clock
         self._token_lifetime = wiring.settings.jwt_token_expire_minutes * 60
         self._max_key_days = wiring.settings.api_key_max_lifetime_days
+        self._audit = wiring.audit
         self._login_limit = RateLimiter(
             clock,
             burst=LOGIN_BURST,
@@ -130,6 +133,15 @@ class ServiceAccounts:
         wiring.auth.register_api_key_verifier(self.verify_key)
         wiring.last_used.register(TOKEN_KIND, self._accounts.touch_many)
         wiring.housekeeping.register(
+            "api_key_expiries",
+            lambda: self._accounts.record_expiries(
+                clock.now(),
+                lambda key_id, name: self._audit.event(
+                    "api_key.expired", target=("api_key", key_id, name)
+                ),
+            ),
+        )
+        wiring.housekeeping.register(
             "api_key_previous_digests",
             lambda: self._accounts.forget_expired_digests(clock.now()),
         )
@@ -141,7 +153,13 @@ class ServiceAccounts:
     ) -> ServiceAccount:
         check_name(name)
         return await self._accounts.create_account(
-            name, _check_description(description) or "", active=active, now=self._clock.now()
+            name,
+            _check_description(description) or "",
+            active=active,
+            now=self._clock.now(),
+            audit=self._audit.event(
+                "service_account.created", target=("service_account", None, name)
+            ),
         )
 
     async def list_accounts(
@@ -151,6 +169,18 @@ class ServiceAccounts:
             raise InvalidInput("name must be text without NUL characters")
         items, total = await self._accounts.list_accounts(
             name=name, active=active, offset=(page - 1) * size, limit=size
+        )
+        return Page(items, total, page, size)
+
+    async def list_summaries(
+        self, *, search: str = "", active: bool | None = None, page: int = 1, size: int = 50
+    ) -> Page[AccountSummary]:
+        """Accounts whose name or description contains ``search``, with key counts and last
+        use (for the admin page); one query."""
+        if not storable(search):
+            raise InvalidInput("search must be text without NUL characters")
+        items, total = await account_summaries(
+            self._store.db, search=search, active=active, offset=(page - 1) * size, limit=size
         )
         return Page(items, total, page, size)
 
@@ -177,12 +207,18 @@ class ServiceAccounts:
         if name is not None:
             check_name(name)
         account = await self.find_account(name_or_id)
+        action = _change_action("service_account", active)
         updated = await self._accounts.update_account(
             account.id,
             now=self._clock.now(),
             name=name,
             description=_check_description(description),
             active=active,
+            audit=self._audit.event(
+                action,
+                target=("service_account", account.id, account.name),
+                changed=_changed(name=name, description=description, active=active),
+            ),
         )
         if updated is None:
             raise NotFound("no such service account")
@@ -192,7 +228,13 @@ class ServiceAccounts:
     async def delete_account(self, name_or_id: str) -> None:
         """Delete an account and all its keys; their tokens are refused at once."""
         account = await self.find_account(name_or_id)
-        key_ids = await self._accounts.delete_account(account.id, now=self._clock.now())
+        key_ids = await self._accounts.delete_account(
+            account.id,
+            now=self._clock.now(),
+            audit=self._audit.event(
+                "service_account.deleted", target=("service_account", account.id, account.name)
+            ),
+        )
         if key_ids is None:
             raise NotFound("no such service account")
         await self._revocations.announce(
@@ -223,6 +265,11 @@ class ServiceAccounts:
             key_digest=digest(secret),
             now=now,
             expires_at=expires_at,
+            audit=self._audit.event(
+                "api_key.created",
+                target=("api_key", None, f"{account.name}/{name}"),
+                expires_at=expires_at,
+            ),
         )
         return IssuedKey(key, secret)
 
@@ -267,6 +314,11 @@ class ServiceAccounts:
             name=name,
             description=_check_description(description),
             active=active,
+            audit=self._audit.event(
+                _change_action("api_key", active),
+                target=("api_key", key.id, f"{key.service_account_name}/{key.name}"),
+                changed=_changed(name=name, description=description, active=active),
+            ),
         )
         if updated is None:
             raise NotFound("no such API key")
@@ -295,6 +347,12 @@ class ServiceAccounts:
             retain_minutes=retain_period_minutes,
             now=now,
             expires_at=expires_at,
+            audit=self._audit.event(
+                "api_key.rotated",
+                target=("api_key", key.id, f"{key.service_account_name}/{key.name}"),
+                retain_period_minutes=retain_period_minutes,
+                expires_at=expires_at,
+            ),
         )
         if rotated is None:
             raise NotFound("no such API key")
@@ -303,7 +361,15 @@ class ServiceAccounts:
 
     async def delete_key(self, account_name_or_id: str, name_or_id: str) -> None:
         key = await self.find_key(account_name_or_id, name_or_id)
-        if not await self._accounts.delete_key(key.id, now=self._clock.now()):
+        deleted = await self._accounts.delete_key(
+            key.id,
+            now=self._clock.now(),
+            audit=self._audit.event(
+                "api_key.deleted",
+                target=("api_key", key.id, f"{key.service_account_name}/{key.name}"),
+            ),
+        )
+        if not deleted:
             raise NotFound("no such API key")
         await self._revocations.announce(f"api_key:{key.id}")
 
@@ -316,8 +382,17 @@ class ServiceAccounts:
         period) carries that generation and ends with the retain period at the latest.
         """
         self._login_limit.hit(ip)
-        match = await self._match(secret)
-        key, account = await self._check(match.key_id, match.generation)
+        try:
+            match = await self._match(secret)
+            key, account = await self._check(match.key_id, match.generation)
+        except InvalidCredentials:
+            self._audit.note(self._audit.event("login.api_key", outcome=Outcome.FAILURE))
+            raise
+        self._audit.note(
+            self._audit.event(
+                "login.api_key", target=("api_key", key.id, f"{account.name}/{key.name}")
+            )
+        )
         lifetime = self._token_lifetime
         if match.generation != key.generation and key.previous_expires is not None:
             left = int(key.previous_expires - self._clock.now())
@@ -398,6 +473,19 @@ class ServiceAccounts:
         if when is None or (key.last_login is not None and key.last_login >= when):
             return key
         return replace(key, last_login=when)
+
+
+def _change_action(kind: str, active: bool | None) -> str:
+    if active is True:
+        return f"{kind}.activated"
+    if active is False:
+        return f"{kind}.deactivated"
+    return f"{kind}.changed"
+
+
+def _changed(**fields: object) -> list[str]:
+    """The names of the fields a change sets (never their values)."""
+    return sorted(name for name, value in fields.items() if value is not None)
 
 
 def _generation_works(key: ApiKey, generation: int, now: float) -> bool:

@@ -37,6 +37,7 @@ from zenml_server.domain.signing_keys import (
     new_ed25519_private,
     new_kid,
 )
+from zenml_server.services.audit import Audit
 from zenml_server.storage.signing_keys import ENTITY, SigningKeyStore, StoredKey
 from zenml_server.storage.store import Store
 
@@ -89,7 +90,9 @@ class SigningKeys:
         configured_secret: str | None,
         max_lifetime: float,
         monotonic: Callable[[], float] = time.monotonic,
+        audit: Audit | None = None,
     ) -> None:
+        self._audit = audit
         self._store: SigningKeyStore = store.signing_keys
         self._settings_store = store.server_settings
         self._sealer = sealer
@@ -244,7 +247,15 @@ class SigningKeys:
         generation = max((k.generation for k in self._keys.values()), default=0) + 1
         kid = new_kid()
         sealed = self._sealer.seal(kid, new_ed25519_private())
-        if not await self._store.add(StoredKey(kid, generation, EDDSA, sealed, self._clock.now())):
+        audit = None
+        if self._audit is not None:
+            audit = self._audit.event(
+                "signing_key.rotated",
+                target=("signing_key", kid, None),
+                previous=None if previous is None else previous.kid,
+            )
+        stored = StoredKey(kid, generation, EDDSA, sealed, self._clock.now())
+        if not await self._store.add(stored, audit):
             raise RotationRefused("another rotation happened at the same time; run it again")
         await self.reload()
         return self.current(), previous

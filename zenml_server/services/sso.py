@@ -21,6 +21,7 @@ from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 
+from zenml_server.domain.audit import Outcome
 from zenml_server.domain.errors import DomainError, ProviderUnavailable
 from zenml_server.domain.models import User
 from zenml_server.services.oidc import JwtRejected, OidcProviders, audiences_of
@@ -83,6 +84,7 @@ class SingleSignOn:
         self._revocations = wiring.revocations
         self._clock = clock = wiring.clock
         self._oidc = providers
+        self._audit = wiring.audit
         self._providers = {p.name: p for p in wiring.settings.sso_providers}
         self._limit = RateLimiter(
             clock,
@@ -126,7 +128,25 @@ class SingleSignOn:
 
     async def finish(self, name: str, *, state: str, code: str, redirect_uri: str, ip: str) -> User:
         """The user behind a successful callback. ``state`` is the one the browser held (the
-        caller has checked that the callback's state equals it)."""
+        caller has checked that the callback's state equals it). Each attempt is queued for
+        the audit trail."""
+        try:
+            user = await self._finish(
+                name, state=state, code=code, redirect_uri=redirect_uri, ip=ip
+            )
+        except SsoFailed as exc:
+            event = self._audit.event(
+                "login.sso", outcome=Outcome.FAILURE, provider=name[:64], reason=exc.kind
+            )
+            self._audit.note(event)
+            raise
+        target = ("user", user.id, user.name)
+        self._audit.note(self._audit.event("login.sso", target=target, provider=name[:64]))
+        return user
+
+    async def _finish(
+        self, name: str, *, state: str, code: str, redirect_uri: str, ip: str
+    ) -> User:
         self._limit.hit(ip)
         provider = self.provider(name)
         if not code or len(code) > MAX_CODE_LENGTH:

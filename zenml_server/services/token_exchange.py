@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
+from zenml_server.domain.audit import Outcome
 from zenml_server.domain.errors import InvalidCredentials
 from zenml_server.domain.federation import PolicyCandidate, TrustPolicy
 from zenml_server.domain.models import Principal, PrincipalKind, ServiceAccount
@@ -82,6 +83,7 @@ class TokenExchange:
         self._cache = wiring.revocations.cache
         self._clock = clock = wiring.clock
         self._providers = providers
+        self._audit = wiring.audit
         self._lifetime = wiring.settings.token_exchange_expire_minutes * 60
         self._limit = RateLimiter(
             clock,
@@ -98,7 +100,24 @@ class TokenExchange:
 
     async def exchange(self, subject_token: str, *, ip: str) -> IssuedToken:
         """A token for the one service account that trusts ``subject_token``;
-        InvalidCredentials otherwise, never saying why or which policies exist."""
+        InvalidCredentials otherwise, never saying why or which policies exist. Each
+        attempt is queued for the audit trail (with the reason of a refusal)."""
+        try:
+            issued, policy = await self._exchange(subject_token, ip=ip)
+        except InvalidCredentials as exc:
+            reason = exc.reason if isinstance(exc, JwtRejected) else "invalid"
+            event = self._audit.event(
+                "login.token_exchange", outcome=Outcome.FAILURE, reason=reason
+            )
+            self._audit.note(event)
+            raise
+        target = ("service_account", policy.service_account_id, None)
+        self._audit.note(
+            self._audit.event("login.token_exchange", target=target, trust_policy=policy.id)
+        )
+        return issued
+
+    async def _exchange(self, subject_token: str, *, ip: str) -> tuple[IssuedToken, TrustPolicy]:
         self._limit.hit(ip)
         _, unverified = peek(subject_token)
         issuer = unverified.get("iss")
@@ -118,9 +137,10 @@ class TokenExchange:
         key = replay_key(issuer, claims, subject_token)
         if not await self._policies.remember_subject_token(key, expires=expires):
             raise JwtRejected("replayed")
-        return self._tokens.issue(
+        issued = self._tokens.issue(
             TOKEN_KIND, policy.service_account_id, self._lifetime, trust_policy_id=policy.id
         )
+        return issued, policy
 
     async def _verify_token(self, claims: dict[str, Any]) -> Principal:
         policy_id, account_id = claims.get("trust_policy_id"), claims["sub"]
@@ -143,6 +163,7 @@ class TokenExchange:
             name=account.name,
             is_admin=False,
             expires=float(claims["exp"]),
+            trust_policy_id=policy.id,
         )
 
 

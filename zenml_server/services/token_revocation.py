@@ -100,8 +100,11 @@ class TokenRevocation:
         expires = float(claims["exp"])
         changed = entity(jti, expires)
         now = self._wiring.clock.now()
+        audit = self._wiring.audit.event(
+            "token.revoked", target=("token", jti, claims["kind"]), subject=claims["sub"]
+        )
         if not await self._wiring.store.revoked_tokens.revoke(
-            jti, expires, entity=changed, now=now
+            jti, expires, entity=changed, now=now, audit=audit
         ):
             return None
         await self._wiring.revocations.announce(changed)

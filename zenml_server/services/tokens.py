@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -55,10 +56,20 @@ _VERIFIED_MAX = 20_000
 
 
 class Tokens:
-    def __init__(self, keys: Keyring | str, issuer: str, clock: Clock) -> None:
-        """``keys``: the keyring, or one HS256 secret (``StaticKeys``)."""
+    def __init__(
+        self,
+        keys: Keyring | str,
+        issuer: str,
+        clock: Clock,
+        *,
+        also_accepted: Sequence[str] = (),
+    ) -> None:
+        """``keys``: the keyring, or one HS256 secret (``StaticKeys``). ``also_accepted``:
+        issuers whose tokens still verify (what this server used to put in ``iss``)."""
         self._keys: Keyring = StaticKeys(keys) if isinstance(keys, str) else keys
         self._issuer = issuer
+        # Issuers whose tokens still verify (what this server used to put in ``iss``).
+        self._accepted_issuers = [issuer, *also_accepted]
         self._clock = clock
         self._decoder = jwt.PyJWT(options={"verify_exp": False, "verify_iat": False})
         self._verified: dict[str, dict[str, Any]] = {}
@@ -128,7 +139,7 @@ class Tokens:
         try:
             # Only the key's own algorithm: a token cannot choose how it is checked.
             claims: dict[str, Any] = self._decoder.decode(
-                token, key.verifying, algorithms=[key.alg], issuer=self._issuer
+                token, key.verifying, algorithms=[key.alg], issuer=self._accepted_issuers
             )
         except jwt.PyJWTError:
             raise InvalidCredentials("invalid token") from None

@@ -6,8 +6,10 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFound
+from zenml_server.domain.audit import Outcome
+from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFound, NotPermitted
 from zenml_server.domain.models import User
+from zenml_server.services.login_throttle import LoginThrottle
 from zenml_server.services.passwords import Passwords
 from zenml_server.services.rate_limit import RateLimiter
 from zenml_server.services.tokens import IssuedToken
@@ -40,12 +42,12 @@ class UserService:
         self._revocations = wiring.revocations
         self._clock = clock = wiring.clock
         self._token_lifetime = wiring.settings.jwt_token_expire_minutes * 60
+        self._audit = wiring.audit
         scale = wiring.settings.rate_limit_scale
-        self._per_ip = RateLimiter(
-            clock, burst=20, per_minute=20, what="login attempts", scale=scale
-        )
-        self._per_name = RateLimiter(
-            clock, burst=10, per_minute=5, what="login attempts", scale=scale
+        self._throttle = LoginThrottle(clock, scale=scale)
+        # Guessing the current password through the change form: a few tries per user.
+        self._password_changes = RateLimiter(
+            clock, burst=5, per_minute=5, what="password changes", scale=scale
         )
 
     async def bootstrap_admin(self, name: str, password: str | None) -> AdminBootstrap | None:
@@ -62,15 +64,28 @@ class UserService:
     async def authenticate(self, name: str, password: str, *, ip: str) -> User:
         """The active user with this name and password; InvalidCredentials otherwise.
 
-        Rate limited per client address and per user name; an unknown name costs the same
+        Only failures count, per (name, address), per address, and per name across addresses
+        (see ``LoginThrottle``); RateLimited past a budget. An unknown name costs the same
         argon2 verification as a known one.
         """
-        self._per_ip.hit(ip)
-        self._per_name.hit(name)
-        user = await self._store.users.get_by_name(name)
-        ok = await self._passwords.verify(user.password_hash if user else None, password)
+        attempt = self._throttle.begin(name, ip)
+        try:
+            user = await self._store.users.get_by_name(name)
+            ok = await self._passwords.verify(user.password_hash if user else None, password)
+        except BaseException:
+            self._throttle.release(attempt)
+            raise
+        # An unknown name is not kept: it may be a password typed into the wrong field.
+        target = ("user", None, None) if user is None else ("user", user.id, user.name)
         if user is None or not ok or not user.active:
+            self._throttle.failed(attempt)
+            # Queued, not written here: a flood of failures costs one write a second.
+            self._audit.note(
+                self._audit.event("login.password", target=target, outcome=Outcome.FAILURE)
+            )
             raise InvalidCredentials("invalid username or password")
+        self._throttle.release(attempt)
+        self._audit.note(self._audit.event("login.password", target=target))
         return user
 
     def issue_token(self, user: User) -> IssuedToken:
@@ -87,7 +102,14 @@ class UserService:
             check_password(password)
             password_hash = await self._passwords.hash(password)
         return await self._store.users.create(
-            name, password_hash, is_admin=is_admin, active=active, now=self._clock.now()
+            name,
+            password_hash,
+            is_admin=is_admin,
+            active=active,
+            now=self._clock.now(),
+            audit=self._audit.event(
+                "user.created", target=("user", None, name), is_admin=is_admin, active=active
+            ),
         )
 
     async def list(self) -> Sequence[User]:
@@ -101,6 +123,51 @@ class UserService:
             raise NotFound("no such user")
         return user
 
+    async def change_own_password(
+        self, user_id: str, old: str, new: str, *, keep_session: str | None = None
+    ) -> User:
+        """A user changes their own password, proving the current one.
+
+        Ends every token issued before and every browser session but ``keep_session`` (the
+        digest of the session that asked, when it came from a page). Raises NotPermitted for
+        a wrong current password, InvalidInput for a bad new one, RateLimited when guessing.
+        """
+        self._password_changes.hit(user_id)
+        user = await self._store.users.get(user_id)
+        if user is None or not user.active:
+            raise NotFound("no such user")
+        if not await self._passwords.verify(user.password_hash, old):
+            raise NotPermitted("the current password is not right")
+        check_password(new)
+        if new == old:
+            raise InvalidInput("the new password must differ from the current one")
+        password_hash = await self._passwords.hash(new)
+        changed = await self._store.users.change_password(
+            user.id,
+            password_hash,
+            now=self._clock.now(),
+            keep_session=keep_session,
+            audit=self._audit.event(
+                "user.password_changed", target=("user", user.id, user.name), by="self"
+            ),
+        )
+        if changed is None:
+            raise NotFound("no such user")
+        await self._revocations.announce(f"user:{user.id}")
+        return changed
+
+    async def delete(self, name_or_id: str) -> None:
+        """Delete a user with their devices and sessions; NotPermitted for the last admin."""
+        user = await self.find(name_or_id)
+        device_ids = await self._store.users.delete(
+            user.id,
+            now=self._clock.now(),
+            audit=self._audit.event("user.deleted", target=("user", user.id, user.name)),
+        )
+        if device_ids is None:
+            raise NotFound("no such user")
+        await self._revocations.announce(f"user:{user.id}", *(f"device:{d}" for d in device_ids))
+
     async def update(
         self,
         name_or_id: str,
@@ -109,18 +176,33 @@ class UserService:
         active: bool | None = None,
         is_admin: bool | None = None,
     ) -> User:
-        """Change a user; a new password or a deactivation ends every token they hold."""
+        """Change a user; a new password or a deactivation ends every token they hold.
+
+        Raises NotPermitted when that would demote or deactivate the last active admin.
+        """
         user = await self.find(name_or_id)
         password_hash = None
         if password is not None:
             check_password(password)
             password_hash = await self._passwords.hash(password)
+        if password is not None:
+            action = "user.password_changed"
+        elif active is not None:
+            action = "user.activated" if active else "user.deactivated"
+        else:
+            action = "user.changed"
+        changed = sorted(
+            field
+            for field, value in (("password", password), ("active", active), ("is_admin", is_admin))
+            if value is not None
+        )
         updated = await self._store.users.update(
             user.id,
             now=self._clock.now(),
             password_hash=password_hash,
             active=active,
             is_admin=is_admin,
+            audit=self._audit.event(action, target=("user", user.id, user.name), changed=changed),
         )
         if updated is None:
             raise NotFound("no such user")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from zenml_server.domain.clock import Clock
+from zenml_server.services.audit import Audit
 from zenml_server.services.auth import Authenticator
 from zenml_server.services.events import Events
 from zenml_server.services.housekeeping import Housekeeping
@@ -28,5 +29,7 @@ class Wiring:
     housekeeping: Housekeeping
     clock: Clock
     settings: Settings
+    # The audit trail every service records its security events in.
+    audit: Audit
     # What happened, counted for /metrics (device flows, logins).
     events: Events = field(default_factory=Events)

@@ -12,10 +12,12 @@ transaction (``device:<id>``); the caller announces it after commit.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from zenml_server.domain.audit import AuditEvent
 from zenml_server.domain.models import ApprovalVia, Device, DeviceStatus, LockedBy
+from zenml_server.storage.audit import record_in
 from zenml_server.storage.changes import ChangeLog
 from zenml_server.storage.db import Connection, Database, Row
 
@@ -117,6 +119,16 @@ class DeviceStore:
         assert row is not None
         return _device(row)
 
+    async def count_pending_from(self, ip_address: str, now: float) -> int:
+        """How many unexpired authorizations from ``ip_address`` wait for approval."""
+        count = await self._db.fetchval(
+            "SELECT count(*) FROM devices "
+            "WHERE status = 'pending' AND ip_address = $1 AND expires > $2",
+            ip_address,
+            now,
+        )
+        return int(count or 0)
+
     async def get_by_device_code(self, device_code_digest: str) -> Device | None:
         """The authorization with this device code digest, or None."""
         row = await self._db.fetchrow(
@@ -150,12 +162,19 @@ class DeviceStore:
         return changed == 1
 
     async def count_failed_attempt(
-        self, *, max_attempts: int, now: float, device_id: str | None = None, client_id: str = ""
+        self,
+        *,
+        max_attempts: int,
+        now: float,
+        device_id: str | None = None,
+        client_id: str = "",
+        audit: Callable[[Device], AuditEvent] | None = None,
     ) -> list[Device]:
         """Count a wrong code against authorizations still in their code phase.
 
         Either the one with ``device_id``, or every pending/verified one of ``client_id``.
-        Reaching ``max_attempts`` locks them (and logs the change). Returns the rows changed.
+        Reaching ``max_attempts`` locks them (and logs the change, and writes ``audit(device)``
+        for each). Returns the rows changed.
         """
         where = "id = $3" if device_id is not None else "client_id = $3"
         async with self._db.transaction() as conn:
@@ -173,6 +192,8 @@ class DeviceStore:
             for device in devices:
                 if device.status is DeviceStatus.LOCKED:
                     await ChangeLog.record(conn, f"device:{device.id}", now)
+                    if audit is not None:
+                        await record_in(conn, audit(device))
         return devices
 
     async def decide(
@@ -185,6 +206,7 @@ class DeviceStore:
         now: float,
         via: ApprovalVia | None = None,
         by_device_id: str | None = None,
+        audit: AuditEvent | None = None,
     ) -> Device | None:
         """Approve (``verified``) or deny a pending authorization whose codes still work.
 
@@ -207,6 +229,8 @@ class DeviceStore:
                 None if via is None or not approve else via.value,
                 by_device_id if approve else None,
             )
+            if row is not None:
+                await record_in(conn, audit)
             if row is not None and not approve:
                 await ChangeLog.record(conn, f"device:{device_id}", now)
         return None if row is None else _device(row)
@@ -248,11 +272,36 @@ class DeviceStore:
         )
         return None if row is None else str(row["id"])
 
-    async def prune_expired_authorizations(self, now: float) -> int:
-        """Delete never-approved authorizations whose codes expired; return how many."""
-        return await self._db.execute(
-            "DELETE FROM devices WHERE approved = FALSE AND expires <= $1", now
+    async def prune_expired_authorizations(self, now: float, *, remember: float) -> int:
+        """Delete never-approved authorizations whose codes expired; return how many.
+
+        The digest of each deleted user code is kept as a tombstone for ``remember`` seconds
+        after it expired (see ``code_expired``); tombstones past that are deleted too.
+        """
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO device_code_tombstones (user_code_digest, keep_until) "
+                "SELECT user_code_digest, expires + $2 FROM devices "
+                "WHERE approved = FALSE AND expires <= $1 AND expires + $2 > $1 "
+                "ON CONFLICT (user_code_digest) DO NOTHING",
+                now,
+                remember,
+            )
+            removed = await conn.execute(
+                "DELETE FROM devices WHERE approved = FALSE AND expires <= $1", now
+            )
+            await conn.execute("DELETE FROM device_code_tombstones WHERE keep_until <= $1", now)
+        return removed
+
+    async def code_expired(self, user_code_digest: str, now: float) -> bool:
+        """True when this user code belonged to an authorization that expired unapproved and
+        was deleted less than the tombstone period ago."""
+        found = await self._db.fetchval(
+            "SELECT 1 FROM device_code_tombstones WHERE user_code_digest = $1 AND keep_until > $2",
+            user_code_digest,
+            now,
         )
+        return found is not None
 
     # -- device management -------------------------------------------------------------------
 
@@ -268,16 +317,25 @@ class DeviceStore:
         trusted: bool | None = None,
         offset: int = 0,
         limit: int = 50,
+        statuses: Sequence[DeviceStatus] = (),
     ) -> tuple[list[Device], int]:
-        """One page of devices matching every filter given, newest first, and their total."""
+        """One page of devices matching every filter given, newest first, and their total.
+
+        ``statuses``, when not empty, keeps devices in any of those states.
+        """
         conditions = [
             "(CAST($1 AS TEXT) IS NULL OR user_id = $1)",
             "(CAST($2 AS TEXT) IS NULL OR status = $2)",
         ]
         args: list[object] = [user_id, None if status is None else status.value]
         if trusted is not None:
-            conditions.append("trusted_device = $3")
+            conditions.append(f"trusted_device = ${len(args) + 1}")
             args.append(trusted)
+        if statuses:
+            first = len(args) + 1
+            marks = ", ".join(f"${first + i}" for i in range(len(statuses)))
+            conditions.append(f"status IN ({marks})")
+            args.extend(s.value for s in statuses)
         where = " AND ".join(conditions)
         n = len(args)
         rows = await self._db.fetch(
@@ -291,7 +349,13 @@ class DeviceStore:
         return [_device(r) for r in rows], int(total)
 
     async def set_locked(
-        self, device_id: str, locked: bool, now: float, *, by: LockedBy = LockedBy.OWNER
+        self,
+        device_id: str,
+        locked: bool,
+        now: float,
+        *,
+        by: LockedBy = LockedBy.OWNER,
+        audit: AuditEvent | None = None,
     ) -> tuple[Device, Sequence[Device]] | None:
         """Lock, or unlock, a device; None when it does not exist.
 
@@ -326,13 +390,19 @@ class DeviceStore:
             if row is None:
                 return None
             await ChangeLog.record(conn, f"device:{device_id}", now)
+            await record_in(conn, audit)
             cascaded: Sequence[Device] = []
             if locked:
                 cascaded = await self._lock_approved_by(conn, device_id, by, now)
         return _device(row), cascaded
 
     async def delete(
-        self, device_id: str, now: float, *, by: LockedBy = LockedBy.OWNER
+        self,
+        device_id: str,
+        now: float,
+        *,
+        by: LockedBy = LockedBy.OWNER,
+        audit: AuditEvent | None = None,
     ) -> Sequence[Device] | None:
         """Delete a device; None when it did not exist. In the same transaction every device
         it approved, transitively, is locked (by ``by``); those are returned."""
@@ -341,6 +411,7 @@ class DeviceStore:
             if not deleted:
                 return None
             await ChangeLog.record(conn, f"device:{device_id}", now)
+            await record_in(conn, audit)
             return await self._lock_approved_by(conn, device_id, by, now)
 
     @staticmethod

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zenml_server.domain.audit import AuditEvent
+from zenml_server.storage.audit import record_in
 from zenml_server.storage.changes import ChangeLog
 from zenml_server.storage.db import Database
 
@@ -10,7 +12,15 @@ class RevokedTokenStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def revoke(self, jti: str, expires: float, *, entity: str, now: float) -> bool:
+    async def revoke(
+        self,
+        jti: str,
+        expires: float,
+        *,
+        entity: str,
+        now: float,
+        audit: AuditEvent | None = None,
+    ) -> bool:
         """Record the revocation and log ``entity`` in one transaction; False when the token
         was already revoked."""
         async with self._db.transaction() as conn:
@@ -22,6 +32,7 @@ class RevokedTokenStore:
             )
             if added:
                 await ChangeLog.record(conn, entity, now)
+                await record_in(conn, audit)
         return bool(added)
 
     async def unexpired(self, now: float) -> list[tuple[str, float]]:

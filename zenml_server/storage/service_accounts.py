@@ -10,12 +10,14 @@ transaction, for the other server processes (see ``services/revocation.py``).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from zenml_server.domain.audit import AuditEvent
 from zenml_server.domain.errors import AlreadyExists
 from zenml_server.domain.models import ApiKey, ServiceAccount
+from zenml_server.storage.audit import record_in
 from zenml_server.storage.changes import ChangeLog
 from zenml_server.storage.db import Database, Row, UniqueViolation
 
@@ -82,19 +84,29 @@ class ServiceAccountStore:
     # -- accounts -------------------------------------------------------------------------
 
     async def create_account(
-        self, name: str, description: str, *, active: bool, now: float
+        self,
+        name: str,
+        description: str,
+        *,
+        active: bool,
+        now: float,
+        audit: AuditEvent | None = None,
     ) -> ServiceAccount:
-        """Insert an account; raise AlreadyExists when the name is taken."""
+        """Insert an account (and its ``audit`` row); AlreadyExists when the name is taken."""
+        account_id = str(uuid.uuid4())
         try:
-            row = await self._db.fetchrow(
-                f"INSERT INTO service_accounts (id, name, description, active, created, updated) "
-                f"VALUES ($1, $2, $3, $4, $5, $5) RETURNING {_ACCOUNT_COLUMNS}",
-                str(uuid.uuid4()),
-                name,
-                description,
-                active,
-                now,
-            )
+            async with self._db.transaction() as conn:
+                row = await conn.fetchrow(
+                    f"INSERT INTO service_accounts "
+                    f"(id, name, description, active, created, updated) "
+                    f"VALUES ($1, $2, $3, $4, $5, $5) RETURNING {_ACCOUNT_COLUMNS}",
+                    account_id,
+                    name,
+                    description,
+                    active,
+                    now,
+                )
+                await record_in(conn, audit, account_id)
         except UniqueViolation:
             raise AlreadyExists(f"a service account named {name!r} already exists") from None
         assert row is not None
@@ -144,9 +156,11 @@ class ServiceAccountStore:
         name: str | None = None,
         description: str | None = None,
         active: bool | None = None,
+        audit: AuditEvent | None = None,
     ) -> ServiceAccount | None:
         """Change the given fields; None when the account does not exist; AlreadyExists when
-        the new name is taken. Logs ``service_account:<id>`` (its keys' principal changes)."""
+        the new name is taken. Logs ``service_account:<id>`` (its keys' principal changes)
+        and writes ``audit``."""
         try:
             async with self._db.transaction() as conn:
                 row = await conn.fetchrow(
@@ -162,11 +176,14 @@ class ServiceAccountStore:
                 )
                 if row is not None:
                     await ChangeLog.record(conn, f"service_account:{account_id}", now)
+                    await record_in(conn, audit)
         except UniqueViolation:
             raise AlreadyExists(f"a service account named {name!r} already exists") from None
         return None if row is None else _account(row)
 
-    async def delete_account(self, account_id: str, *, now: float) -> list[str] | None:
+    async def delete_account(
+        self, account_id: str, *, now: float, audit: AuditEvent | None = None
+    ) -> list[str] | None:
         """Delete the account and its keys; return the deleted keys' ids (None when there
         was no such account). Logs the account and every key."""
         async with self._db.transaction() as conn:
@@ -179,6 +196,7 @@ class ServiceAccountStore:
             if not deleted:
                 return None
             await ChangeLog.record(conn, f"service_account:{account_id}", now)
+            await record_in(conn, audit)
             for key_id in key_ids:
                 await ChangeLog.record(conn, f"api_key:{key_id}", now)
         return key_ids
@@ -194,22 +212,26 @@ class ServiceAccountStore:
         key_digest: str,
         now: float,
         expires_at: float | None = None,
+        audit: AuditEvent | None = None,
     ) -> ApiKey:
         """Insert a key (generation 0) stored as ``key_digest``, expiring at ``expires_at``
         (None: never); AlreadyExists when the account already has a key of that name."""
         key_id = str(uuid.uuid4())
         try:
-            await self._db.execute(
-                "INSERT INTO api_keys (id, service_account_id, name, description, key_digest, "
-                "created, updated, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
-                key_id,
-                account_id,
-                name,
-                description,
-                key_digest,
-                now,
-                expires_at,
-            )
+            async with self._db.transaction() as conn:
+                await conn.execute(
+                    "INSERT INTO api_keys (id, service_account_id, name, description, "
+                    "key_digest, created, updated, expires_at) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+                    key_id,
+                    account_id,
+                    name,
+                    description,
+                    key_digest,
+                    now,
+                    expires_at,
+                )
+                await record_in(conn, audit, key_id)
         except UniqueViolation:
             raise AlreadyExists(f"the account already has an API key named {name!r}") from None
         created = await self.get_key(key_id)
@@ -269,9 +291,10 @@ class ServiceAccountStore:
         name: str | None = None,
         description: str | None = None,
         active: bool | None = None,
+        audit: AuditEvent | None = None,
     ) -> ApiKey | None:
         """Change the given fields; None when the key does not exist; AlreadyExists when the
-        new name is taken in the account. Logs ``api_key:<id>``."""
+        new name is taken in the account. Logs ``api_key:<id>`` and writes ``audit``."""
         try:
             async with self._db.transaction() as conn:
                 changed = await conn.execute(
@@ -287,6 +310,7 @@ class ServiceAccountStore:
                 )
                 if changed:
                     await ChangeLog.record(conn, f"api_key:{key_id}", now)
+                    await record_in(conn, audit)
         except UniqueViolation:
             raise AlreadyExists(f"the account already has an API key named {name!r}") from None
         return await self.get_key(key_id) if changed else None
@@ -299,6 +323,7 @@ class ServiceAccountStore:
         retain_minutes: int,
         now: float,
         expires_at: float | None = None,
+        audit: AuditEvent | None = None,
     ) -> ApiKey | None:
         """Replace the key's digest in one statement; the old one is kept ``retain_minutes``
         (not at all when 0); the new one expires at ``expires_at`` (None: never). None when
@@ -311,7 +336,8 @@ class ServiceAccountStore:
                 "previous_key_digest = CASE WHEN $3 THEN key_digest ELSE NULL END, "
                 "previous_expires = $4, "
                 "key_digest = $2, generation = generation + 1, retain_period_minutes = $5, "
-                "last_rotated = $6, updated = $6, expires_at = $7 WHERE id = $1",
+                "last_rotated = $6, updated = $6, expires_at = $7, expiry_recorded = FALSE "
+                "WHERE id = $1",
                 key_id,
                 new_digest,
                 keep,
@@ -322,14 +348,16 @@ class ServiceAccountStore:
             )
             if changed:
                 await ChangeLog.record(conn, f"api_key:{key_id}", now)
+                await record_in(conn, audit)
         return await self.get_key(key_id) if changed else None
 
-    async def delete_key(self, key_id: str, *, now: float) -> bool:
+    async def delete_key(self, key_id: str, *, now: float, audit: AuditEvent | None = None) -> bool:
         """Delete the key; False when there was none. Logs ``api_key:<id>``."""
         async with self._db.transaction() as conn:
             deleted = await conn.execute("DELETE FROM api_keys WHERE id = $1", key_id)
             if deleted:
                 await ChangeLog.record(conn, f"api_key:{key_id}", now)
+                await record_in(conn, audit)
         return bool(deleted)
 
     async def touch_many(self, last_used: dict[str, float]) -> None:
@@ -343,6 +371,24 @@ class ServiceAccountStore:
                     key_id,
                     when,
                 )
+
+    async def record_expiries(self, now: float, audit: Callable[[str, str], AuditEvent]) -> int:
+        """Mark the keys that have expired since the last call and write ``audit(key id,
+        "account/key")`` for each, in one transaction; of replicas racing, one records each
+        key. Returns how many."""
+        async with self._db.transaction() as conn:
+            rows = await conn.fetch(
+                "UPDATE api_keys SET expiry_recorded = TRUE "
+                "WHERE expires_at <= $1 AND NOT expiry_recorded "
+                "RETURNING id, name, service_account_id",
+                now,
+            )
+            for row in rows:
+                account = await conn.fetchval(
+                    "SELECT name FROM service_accounts WHERE id = $1", row["service_account_id"]
+                )
+                await record_in(conn, audit(row["id"], f"{account}/{row['name']}"))
+        return len(rows)
 
     async def forget_expired_digests(self, now: float) -> int:
         """Drop previous digests whose retain period is over; return how many."""

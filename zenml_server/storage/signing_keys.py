@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zenml_server.domain.audit import AuditEvent
+from zenml_server.storage.audit import record_in
 from zenml_server.storage.changes import ChangeLog
 from zenml_server.storage.db import Database
 
@@ -39,7 +41,7 @@ class SigningKeyStore:
             for r in rows
         ]
 
-    async def add(self, key: StoredKey) -> bool:
+    async def add(self, key: StoredKey, audit: AuditEvent | None = None) -> bool:
         """Insert ``key`` unless its generation exists; True when this one was stored.
         Logs ``signing_keys`` so that other processes reload."""
         async with self._db.transaction() as conn:
@@ -54,6 +56,7 @@ class SigningKeyStore:
             )
             if added:
                 await ChangeLog.record(conn, ENTITY, key.created)
+                await record_in(conn, audit)
         return bool(added)
 
     async def adopt_setting(self, setting: str, key: StoredKey) -> bool:

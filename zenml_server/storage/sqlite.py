@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -100,6 +101,7 @@ class SqliteDatabase:
     @classmethod
     async def open(cls, path: str) -> SqliteDatabase:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
         conns = []
         try:
             for _ in range(2):
@@ -185,3 +187,19 @@ class SqliteDatabase:
 
 def _is_read(sql: str) -> bool:
     return sql.lstrip()[:6].upper() == "SELECT"
+
+
+def _create_private(path: str) -> None:
+    """Create the database file readable by its owner only (0600) when it does not exist yet.
+
+    It holds password hashes and digests. SQLite gives the ``-wal`` and ``-shm`` files it
+    makes the mode of the database file, so they are 0600 too. An existing file is left as
+    its owner set it.
+    """
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # sqlite3 reports the real problem (a missing directory, no permission)
+    os.close(fd)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from zenml_server.storage.audit import AuditStore
 from zenml_server.storage.changes import ChangeLog
 from zenml_server.storage.db import Database, open_database
 from zenml_server.storage.devices import DeviceStore
@@ -29,6 +30,7 @@ class Store:
     revoked_tokens: RevokedTokenStore
     trust_policies: TrustPolicyStore
     identities: IdentityStore
+    audit: AuditStore
 
     @classmethod
     def over(cls, db: Database) -> Store:
@@ -44,6 +46,7 @@ class Store:
             revoked_tokens=RevokedTokenStore(db),
             trust_policies=TrustPolicyStore(db),
             identities=IdentityStore(db),
+            audit=AuditStore(db),
         )
 
     @classmethod

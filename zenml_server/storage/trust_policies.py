@@ -83,6 +83,13 @@ class TrustPolicyStore:
         )
         return [_policy(r) for r in rows]
 
+    async def list_all(self, limit: int) -> Sequence[TrustPolicy]:
+        """Up to ``limit`` policies of every account, by account name then age (admin page)."""
+        rows = await self._db.fetch(
+            f"SELECT {_COLUMNS} FROM {_FROM} ORDER BY sa.name, p.created, p.id LIMIT $1", limit
+        )
+        return [_policy(r) for r in rows]
+
     async def for_issuer(self, issuer: str) -> Sequence[PolicyCandidate]:
         """Every policy trusting ``issuer``, with whether its account is active."""
         rows = await self._db.fetch(

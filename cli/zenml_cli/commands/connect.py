@@ -21,6 +21,7 @@ from zenml_cli.config import (
 )
 from zenml_cli.errors import CLIError, NotConnected
 from zenml_cli.output import add_output_option, timestamp, to_json
+from zenml_cli.qr import drawing
 from zenml_cli.runtime import Runtime
 from zenml_cli.transport import ConnectionFailed, send
 
@@ -50,6 +51,12 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         "--no-browser", action="store_true", help="print the approval URL, don't open a browser"
     )
     connect_oidc.add_arguments(connect)
+    connect.add_argument(
+        "--no-qr",
+        action="store_true",
+        help="don't draw the approval link as a QR code (drawn on a terminal when segno is "
+        "installed: pip install 'zenml-cli[qr]')",
+    )
     connect.add_argument(
         "--no-wait",
         action="store_true",
@@ -141,7 +148,12 @@ def _connect_with_device(rt: Runtime, url: str, args: argparse.Namespace) -> int
     authorization = _resumed(rt, url)
     if authorization is None:
         authorization = device_flow.start(url, client_id)
-        _show(rt, authorization, open_browser=not args.no_browser and not args.no_wait)
+        _show(
+            rt,
+            authorization,
+            open_browser=not args.no_browser and not args.no_wait,
+            qr=not args.no_qr and rt.stdout.isatty(),
+        )
     else:
         rt.out(f"Finishing the login started earlier (code {authorization.user_code}).")
     if args.no_wait:
@@ -189,11 +201,18 @@ def _connect_with_device(rt: Runtime, url: str, args: argparse.Namespace) -> int
     return 0
 
 
-def _show(rt: Runtime, authorization: device_flow.Authorization, *, open_browser: bool) -> None:
+def _show(
+    rt: Runtime, authorization: device_flow.Authorization, *, open_browser: bool, qr: bool
+) -> None:
     rt.out("To connect this device, open this URL in a browser and check the code matches:")
     rt.out()
     rt.out(f"    {authorization.verification_uri_complete}")
     rt.out()
+    drawn = drawing(authorization.verification_uri_complete, rt.stdout.encoding) if qr else None
+    if drawn:
+        rt.out("Or scan it with a phone:")
+        rt.out(drawn.rstrip("\n"))
+        rt.out()
     rt.out(f"    Your code: {authorization.user_code}")
     rt.out()
     if not open_browser:

@@ -112,13 +112,22 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     approve = add_command(
         sub,
         "approve",
-        help="approve a pending login by the code it shows",
-        example="zenml authorized-device approve WDJB-MJHT --trust",
+        help="approve a pending login by its code, after showing who asks and from where",
+        example=[
+            "zenml authorized-device approve WDJB-MJHT",
+            "zenml authorized-device approve WDJB-MJHT --trust --yes",
+        ],
     )
     approve.add_argument(
         "user_code", metavar="CODE", help="the code the other device shows, e.g. WDJB-MJHT"
     )
     approve.add_argument("--trust", action="store_true", help="trust the device (30-day token)")
+    approve.add_argument(
+        "--yes",
+        "-y",
+        action="store_true",
+        help="approve without asking (scripts); without a terminal this is required",
+    )
     add_output_option(approve)
     approve.set_defaults(handler=run_approve)
 
@@ -206,7 +215,19 @@ def run_delete(rt: Runtime, args: argparse.Namespace) -> int:
 
 
 def run_approve(rt: Runtime, args: argparse.Namespace) -> int:
-    device = rt.client().post(
+    """Show what approving would authorize (RFC 8628 §5.4), ask y/N, then approve."""
+    if not args.yes and not rt.stdin.isatty():
+        raise CLIError(
+            "approving a device needs a confirmation: run this in a terminal, "
+            "or add --yes if a script has checked the code"
+        )
+    client = rt.client()
+    if not args.yes:
+        facts = client.post(f"{DEVICES}/verify/preview", {"user_code": args.user_code})
+        rt.out(describe_approval(facts, trust=args.trust))
+        if not rt.confirm("Approve this device?"):
+            raise CLIError("not approved")
+    device = client.post(
         f"{DEVICES}/verify", {"user_code": args.user_code, "trusted_device": args.trust}
     )
     if args.output == "json":
@@ -215,6 +236,36 @@ def run_approve(rt: Runtime, args: argparse.Namespace) -> int:
         trust = " as trusted" if args.trust else ""
         rt.out(f"Approved device {_label(device)}{trust}.")
     return 0
+
+
+def describe_approval(facts: Any, *, trust: bool) -> str:
+    """The facts a person checks before approving, as the approval page shows them."""
+    if not isinstance(facts, dict) or not isinstance(facts.get("device"), dict):
+        raise CLIError("the server's answer does not describe the device")
+    device, who = facts["device"], facts.get("approver", "?")
+    seen = (
+        "has logged in to this account before"
+        if facts.get("seen_before")
+        else ("has NEVER logged in to this account before")
+    )
+    lines = [
+        f"You are {who}: if you approve, this device gets {who}'s full access.",
+        f"  Requested from:  {facts.get('requested_from') or 'unknown'}",
+        f"  You are at:      {facts.get('approver_address') or 'unknown'}",
+        f"  This computer:   {seen}",
+        "  Reported by the device (it could say anything):",
+        f"    Host:    {device.get('hostname') or 'unknown'}",
+        f"    OS:      {device.get('os') or 'unknown'}",
+        f"    Client:  {device.get('client_name') or 'unknown'}",
+    ]
+    if facts.get("addresses_differ"):
+        lines.append(
+            "WARNING: the request came from a different network address than yours. If you "
+            "did not start this login yourself on that computer, answer no."
+        )
+    if trust:
+        lines.append("It will be trusted: it stays logged in longer (30 days by default).")
+    return "\n".join(lines)
 
 
 def _label(device: Any) -> str:

@@ -1,18 +1,21 @@
-"""``zenml user``: create, list and update users (admins only)."""
+"""``zenml user``: create, list, update and delete users (admins only), and change your own
+password."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 from collections.abc import Sequence
 from typing import Any
 
 from zenml_cli.arguments import add_command, add_group, boolean, given
-from zenml_cli.client import quote
+from zenml_cli.client import quote, token_from_login
 from zenml_cli.errors import CLIError
 from zenml_cli.output import Column, add_output_option, field, table, time_field, to_json
 from zenml_cli.runtime import Runtime
 
 USERS = "/api/v1/users"
+CHANGE_PASSWORD = "/api/v1/current-user/password"  # noqa: S105 - a path, not a secret
 
 LIST_COLUMNS: Sequence[Column] = (
     ("NAME", field("name")),
@@ -27,7 +30,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     _, sub = add_group(
         commands,
         "user",
-        help="manage users (admins only)",
+        help="manage users (admins), or change your own password",
         example=["zenml user list", "zenml user create alice --password-stdin < password.txt"],
     )
 
@@ -70,6 +73,69 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     )
     add_output_option(update)
     update.set_defaults(handler=run_update)
+
+    delete = add_command(
+        sub,
+        "delete",
+        help="delete a user with their devices and sessions",
+        example="zenml user delete alice --yes",
+    )
+    delete.add_argument("name", metavar="NAME", help="the user's name or id")
+    delete.add_argument("--yes", "-y", action="store_true", help="don't ask for confirmation")
+    delete.set_defaults(handler=run_delete)
+
+    change = add_command(
+        sub,
+        "change-password",
+        help="change your own password; your other sessions and devices are logged out",
+        example=[
+            "zenml user change-password",
+            'printf \'%s\\n%s\\n\' "$OLD" "$NEW" | zenml user change-password --password-stdin',
+        ],
+    )
+    change.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the current password, then the new one, one per line from standard input",
+    )
+    change.set_defaults(handler=run_change_password)
+
+
+def run_delete(rt: Runtime, args: argparse.Namespace) -> int:
+    if not args.yes and not rt.confirm(
+        f"Delete user {args.name!r} with their devices and sessions?"
+    ):
+        raise CLIError("not deleted")
+    rt.client().delete(f"{USERS}/{quote(args.name)}")
+    rt.out(f"Deleted user {args.name!r}; their devices and sessions no longer work.")
+    return 0
+
+
+def run_change_password(rt: Runtime, args: argparse.Namespace) -> int:
+    """Prove the current password, set a new one, and keep this CLI logged in."""
+    if args.password_stdin:
+        old, new = _read_password(rt), _read_password(rt)
+    elif rt.stdin.isatty():
+        old = getpass.getpass("Current password: ")
+        new = getpass.getpass("New password: ")
+        if getpass.getpass("New password again: ") != new:
+            raise CLIError("the two new passwords differ; nothing was changed")
+    else:
+        raise CLIError("no terminal to ask for passwords: use --password-stdin")
+    client = rt.client()
+    body = client.put(CHANGE_PASSWORD, {"old_password": old, "new_password": new})
+    token = token_from_login(body, rt.now())
+    creds = client.credentials
+    creds.access_token, creds.expires_at = token.access_token, token.expires_at
+    if creds.kind == "password":
+        creds.password = new
+    if client.stored:
+        rt.config().store(client.url, creds, activate=False)
+    rt.out(
+        "Password changed. Your other browser sessions and devices are logged out; "
+        "this CLI stays logged in."
+    )
+    return 0
 
 
 def _read_password(rt: Runtime) -> str:

@@ -17,6 +17,7 @@ from zenml_server.http.auth import client_ip
 from zenml_server.http.errors import NO_STORE, ApiError
 from zenml_server.http.forms import read_form
 from zenml_server.http.keys import SERVICES
+from zenml_server.services.device_flow import MAX_CLIENT_ID_LENGTH
 
 CANCEL_PATH = "/api/v1/device_authorization/cancel"
 
@@ -29,7 +30,7 @@ async def cancel_authorization(request: web.Request) -> web.Response:
         if exc.status in (413, 415):
             raise
         raise InvalidRequestError(description=exc.detail) from None
-    client_id = form_field(fields, "client_id", max_length=64)
+    client_id = form_field(fields, "client_id", max_length=MAX_CLIENT_ID_LENGTH)
     device_code = form_field(fields, "device_code", max_length=256)
     await request.app[SERVICES].device_flow.cancel(client_id, device_code, client_ip(request))
     return web.Response(status=200, headers=NO_STORE)

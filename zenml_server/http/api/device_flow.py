@@ -49,7 +49,13 @@ from zenml_server.http.errors import (
 from zenml_server.http.forms import optional_bool, read_json, require_text
 from zenml_server.http.keys import GRANTS, SERVICES, SETTINGS
 from zenml_server.services.approvals import ApprovalFacts, via_for
-from zenml_server.services.device_flow import CodeProblem, CodeRefused, PollError, PollRefused
+from zenml_server.services.device_flow import (
+    MAX_CLIENT_ID_LENGTH,
+    CodeProblem,
+    CodeRefused,
+    PollError,
+    PollRefused,
+)
 from zenml_server.storage.devices import DeviceMetadata
 
 VERIFY_PATH = "/devices/verify"
@@ -154,7 +160,7 @@ def base_url(request: web.Request) -> str:
 async def device_authorization(request: web.Request) -> web.Response:
     """RFC 8628 §3.1-3.2."""
     fields = await oauth_form(request)
-    client_id = form_field(fields, "client_id", max_length=64)
+    client_id = form_field(fields, "client_id", max_length=MAX_CLIENT_ID_LENGTH)
     metadata = device_metadata(request.headers.get("User-Agent", ""), client_ip(request))
     try:
         authorization = await request.app[SERVICES].device_flow.authorize(client_id, metadata)
@@ -173,22 +179,40 @@ async def device_authorization(request: web.Request) -> web.Response:
     return web.json_response(body, headers=NO_STORE)
 
 
+class _SlowDownFor(SlowDownError):  # type: ignore[misc]
+    """slow_down (RFC 8628 §3.5, HTTP 400 as its clients expect) with a Retry-After."""
+
+    def __init__(self, description: str, retry_after: float) -> None:
+        super().__init__(description=description)
+        self.retry_after = retry_after
+
+
 async def device_code_grant(request: web.Request, fields: dict[str, str]) -> web.Response:
     """RFC 8628 §3.4-3.5: the token, once the user approved."""
-    client_id = form_field(fields, "client_id", max_length=64)
+    client_id = form_field(fields, "client_id", max_length=MAX_CLIENT_ID_LENGTH)
     device_code = form_field(fields, "device_code", max_length=256)
+    flow = request.app[SERVICES].device_flow
     try:
-        issued, device = await request.app[SERVICES].device_flow.poll(client_id, device_code)
+        issued, device = await flow.poll(client_id, device_code, ip=client_ip(request))
     except PollRefused as exc:
+        if exc.retry_after is not None:
+            raise _SlowDownFor(exc.message, exc.retry_after) from None
         raise _POLL_ERRORS[exc.error](description=exc.message) from None
     return token_response(issued, device_id=device.id)
 
 
 async def server_metadata(request: web.Request) -> web.Response:
-    """RFC 8414 §3.2."""
+    """RFC 8414 §3.2.
+
+    ``issuer`` is the ``iss`` of every token this server issues: ZENML_SERVER_URL, else a
+    value derived from the listening address, never a request's Host header. Extension
+    grants are absolute URIs (RFC 6749 §4.5); the old ``zenml-api-key`` spelling still works
+    but is not advertised. No authorization endpoint is served, so the only response type
+    is ``none`` (no grant here goes through one).
+    """
     base = base_url(request)
     body = {
-        "issuer": base,
+        "issuer": request.app[SETTINGS].issuer,
         "token_endpoint": f"{base}/api/v1/login",
         "device_authorization_endpoint": f"{base}/api/v1/device_authorization",
         "revocation_endpoint": f"{base}/api/v1/revoke",
@@ -198,7 +222,7 @@ async def server_metadata(request: web.Request) -> web.Response:
         "token_endpoint_auth_methods_supported": ["none"],
         "revocation_endpoint_auth_methods_supported": ["none"],
         "introspection_endpoint_auth_methods_supported": ["bearer"],
-        "response_types_supported": [],
+        "response_types_supported": ["none"],
     }
     return web.json_response(body)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 
 from zenml_server.domain.clock import isoformat
 from zenml_server.domain.errors import InvalidCredentials
@@ -193,14 +193,16 @@ async def delete_key(request: web.Request) -> web.Response:
 
 
 async def api_key_grant(request: web.Request, fields: dict[str, str]) -> web.Response:
-    """``grant_type=zenml-api-key&password=<key>``: a short-lived token for the key."""
+    """``grant_type=urn:zenml:params:oauth:grant-type:api-key`` (or the old spelling
+    ``zenml-api-key``) with ``password=<key>``: a short-lived token for the key."""
     secret = fields.get("password")
     if not secret:
         raise InvalidRequestError(description="missing parameter: password")
     try:
         issued = await _service(request).login(secret, ip=client_ip(request))
     except InvalidCredentials:
-        raise InvalidClientError(description=INVALID_KEY) from None
+        # RFC 6749 §5.2: the grant (the key) is bad, not the client, which is public.
+        raise InvalidGrantError(description=INVALID_KEY) from None
     return token_response(issued)
 
 

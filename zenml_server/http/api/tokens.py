@@ -21,7 +21,11 @@ from zenml_server.services.tokens import IssuedToken
 
 PASSWORD_GRANT = "password"  # noqa: S105 - a grant type name, not a secret
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
-API_KEY_GRANT = "zenml-api-key"
+# Extension grants are absolute URIs (RFC 6749 §4.5). ZenML clients send the old spelling,
+# which keeps working (and is not advertised).
+API_KEY_GRANT = "urn:zenml:params:oauth:grant-type:api-key"
+LEGACY_API_KEY_GRANT = "zenml-api-key"
+_GRANT_ALIASES = {LEGACY_API_KEY_GRANT: API_KEY_GRANT}
 
 
 def register_grant(app: web.Application, grant_type: str, handler: GrantHandler) -> None:
@@ -66,6 +70,7 @@ async def login(request: web.Request) -> web.Response:
         status = exc.status if exc.status in (413, 415) else 400
         raise InvalidRequestError(description=exc.detail, status_code=status) from None
     grant_type = fields.get("grant_type") or PASSWORD_GRANT
+    grant_type = _GRANT_ALIASES.get(grant_type, grant_type)
     handler = request.app[GRANTS].get(grant_type)
     if handler is None:
         error = UnsupportedGrantTypeError(grant_type[:64])

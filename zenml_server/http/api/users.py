@@ -1,4 +1,9 @@
-"""The current user, and user administration (admins only)."""
+"""The current user, changing one's own password, and user administration (admins only).
+
+``PUT /api/v1/current-user/password`` (JSON ``{old_password, new_password}``) ends every other
+token and session of the user; the answer carries a new token for the credential that asked
+(a device keeps its device and expiry), so the caller stays logged in.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ from typing import Any
 from aiohttp import web
 
 from zenml_server.domain.clock import isoformat
+from zenml_server.domain.errors import NotPermitted
 from zenml_server.domain.models import Principal, PrincipalKind, User
 from zenml_server.http.auth import require_admin, require_principal
+from zenml_server.http.errors import NO_STORE
 from zenml_server.http.forms import optional_bool, optional_text, read_json, require_text
 from zenml_server.http.keys import SERVICES
 
@@ -38,7 +45,9 @@ def principal_json(principal: Principal) -> dict[str, Any]:
         "is_service_account": principal.kind is PrincipalKind.SERVICE_ACCOUNT,
         "active": True,
         "auth": {
-            "method": _AUTH_METHOD[principal.kind],
+            "method": (
+                "token_exchange" if principal.trust_policy_id else _AUTH_METHOD[principal.kind]
+            ),
             "device_id": principal.device_id,
             "api_key_id": principal.api_key_id,
             "expires": isoformat(principal.expires),
@@ -87,9 +96,40 @@ async def update_user(request: web.Request) -> web.Response:
     return web.json_response(user_json(user))
 
 
+async def change_password(request: web.Request) -> web.Response:
+    principal = await require_principal(request)
+    if principal.kind is PrincipalKind.SERVICE_ACCOUNT:
+        raise NotPermitted("a service account has no password")
+    body = await read_json(request)
+    old = require_text(body, "old_password", max_length=1024)
+    new = require_text(body, "new_password", max_length=1024)
+    services = request.app[SERVICES]
+    user = await services.users.change_own_password(principal.id, old, new)
+    if principal.kind is PrincipalKind.DEVICE:
+        issued = services.device_flow.reissue(principal, user)
+    else:
+        issued = services.users.issue_token(user)
+    answer = {
+        "user": user_json(user),
+        "access_token": issued.access_token,
+        "token_type": "bearer",
+        "expires_in": issued.expires_in,
+        "device_id": principal.device_id,
+    }
+    return web.json_response(answer, headers=NO_STORE)
+
+
+async def delete_user(request: web.Request) -> web.Response:
+    await require_admin(request)
+    await request.app[SERVICES].users.delete(request.match_info["name_or_id"])
+    return web.Response(status=204)
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/v1/current-user", current_user)
     app.router.add_get("/api/v1/users", list_users)
     app.router.add_post("/api/v1/users", create_user)
     app.router.add_get("/api/v1/users/{name_or_id}", get_user)
     app.router.add_put("/api/v1/users/{name_or_id}", update_user)
+    app.router.add_delete("/api/v1/users/{name_or_id}", delete_user)
+    app.router.add_put("/api/v1/current-user/password", change_password)

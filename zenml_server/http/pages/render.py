@@ -26,3 +26,10 @@ def when(ts: float | None, *, never: str = "never") -> str:
     if ts is None:
         return never
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def when_short(ts: float | None, *, never: str = "never") -> str:
+    """A timestamp for a table cell (the column header says UTC): ``2026-11-28 11:28``."""
+    if ts is None:
+        return never
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")

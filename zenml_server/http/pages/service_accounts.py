@@ -1,208 +1,182 @@
-"""The admin page for service accounts and their API keys (/service-accounts).
+"""The admin pages for service accounts (/service-accounts) and one page per account.
 
-Every change is a POST form with the CSRF token. A key created or rotated here is shown in
-the answer to that POST and never again (the answer is not cached: ``no-store``).
+The list shows each account's name, state, number of keys and last use, with a search box,
+a state filter and 50 per page. An account's page shows its keys and every action on them.
+Every POST answers with a redirect (post/redirect/get); a new key travels to the page the
+browser lands on in an encrypted one-time cookie (``pages/flash.py``) and is shown there once,
+with a copy button (when JavaScript runs) and the connect command carrying the key. The
+actions that take something away ask first (``pages/service_account_actions.py``).
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
 
-from zenml_server.domain.errors import AlreadyExists, InvalidInput, NotFound
+from zenml_server.domain.errors import InvalidInput, NotFound
 from zenml_server.domain.models import ApiKey, ServiceAccount, User
 from zenml_server.http.errors import ForbiddenError
 from zenml_server.http.forms import read_form
-from zenml_server.http.keys import SERVICES, SETTINGS
-from zenml_server.http.pages.render import render, when
+from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS
+from zenml_server.http.pages.flash import clear_flash, read_flash, set_flash
+from zenml_server.http.pages.paging import PAGE_SIZE, Pager, page_number
+from zenml_server.http.pages.render import render, when, when_short
 from zenml_server.http.pages.session import check_csrf, require_user
+from zenml_server.http.pages.trust_policies import policy_views
 from zenml_server.services.service_accounts import (
     MAX_DESCRIPTION_LENGTH,
     IssuedKey,
     ServiceAccounts,
 )
-from zenml_server.services.users import check_name
 
 PAGE = "/service-accounts"
-TEMPLATE = "service_accounts.html"
 DEFAULT_KEY_NAME = "default"
-_MAX_SHOWN = 1000
-_STATUS = {AlreadyExists: 409, InvalidInput: 422, NotFound: 404}
+_MAX_KEYS_SHOWN = 200
+_STATES = {"all": None, "active": True, "inactive": False}
 
 
-async def _admin(request: web.Request) -> User:
+async def admin(request: web.Request) -> User:
     user = await require_user(request)
     if not user.is_admin:
         raise ForbiddenError("Only administrators can manage service accounts.")
     return user
 
 
-def _service(request: web.Request) -> ServiceAccounts:
+def service(request: web.Request) -> ServiceAccounts:
     return request.app[SERVICES].service_accounts
 
 
-def _key_view(key: ApiKey) -> dict[str, Any]:
+async def admin_form(request: web.Request) -> tuple[User, dict[str, str]]:
+    user = await admin(request)
+    fields = await read_form(request)
+    check_csrf(request, fields)
+    return user, fields
+
+
+def account_url(account_id: str) -> str:
+    return f"{PAGE}/{quote(account_id, safe='')}"
+
+
+def expires_at(request: web.Request, fields: dict[str, str]) -> float | None:
+    """The expiry asked for in a form's ``expires_in_days`` (empty: none)."""
+    raw = fields.get("expires_in_days", "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 36_500:
+        raise InvalidInput("The expiry must be a whole number of days (1 or more).")
+    return float(request.app[CLOCK].now() + int(raw) * 86400)
+
+
+def redirect(request: web.Request, location: str, **flash: Any) -> web.HTTPSeeOther:
+    """The answer to a POST: go to ``location``, showing ``flash`` there once."""
+    response = web.HTTPSeeOther(location)
+    if flash:
+        set_flash(request, response, PAGE, flash)
+    return response
+
+
+def issued_flash(issued: IssuedKey) -> dict[str, str]:
+    return {
+        "name": issued.key.name,
+        "account": issued.key.service_account_name,
+        "secret": issued.secret,
+    }
+
+
+def key_view(key: ApiKey) -> dict[str, Any]:
     return {
         "id": key.id,
         "name": key.name,
         "description": key.description,
         "active": key.active,
-        "last_login": when(key.last_login),
-        "last_rotated": when(key.last_rotated),
+        "last_used": when_short(key.last_login),
+        "last_rotated": when_short(key.last_rotated),
         "retain_period_minutes": key.retain_period_minutes,
+        "expires": when_short(key.expires_at, never="never"),
     }
 
 
-async def _account_views(service: ServiceAccounts) -> list[dict[str, Any]]:
-    accounts = await service.list_accounts(size=_MAX_SHOWN)
-    views = []
-    for account in accounts.items:
-        keys = await service.list_keys(account.id, size=_MAX_SHOWN)
-        views.append(_account_view(account, keys.items))
-    return views
-
-
-def _account_view(account: ServiceAccount, keys: Any) -> dict[str, Any]:
+def account_view(account: ServiceAccount) -> dict[str, Any]:
     return {
         "id": account.id,
         "name": account.name,
         "description": account.description,
         "active": account.active,
         "created": when(account.created),
-        "api_keys": [_key_view(k) for k in keys],
+        "url": account_url(account.id),
     }
 
 
-async def _page(
-    request: web.Request,
-    user: User,
-    *,
-    status: int = 200,
-    error: str | None = None,
-    notice: str | None = None,
-    issued: IssuedKey | None = None,
-) -> web.Response:
-    url = request.app[SETTINGS].url or str(request.url.origin())
+def _shown(request: web.Request, template: str, context: dict[str, Any]) -> web.Response:
+    """Render a page with the one-time message left for it, and forget that message."""
+    flash = read_flash(request) or {}
+    full = {
+        **context,
+        "notice": flash.get("notice"),
+        "error": flash.get("error"),
+        "issued": flash.get("key"),
+        "server_url": request.app[SETTINGS].url or str(request.url.origin()),
+        "max_key_days": request.app[SETTINGS].api_key_max_lifetime_days,
+    }
+    response = render(request, template, full)
+    clear_flash(request, response, PAGE)
+    return response
+
+
+async def list_page(request: web.Request) -> web.Response:
+    user = await admin(request)
+    search = request.query.get("q", "").strip()[:128]
+    state = request.query.get("state", "all")
+    if state not in _STATES:
+        state = "all"
+    page = page_number(request.query.get("page"))
+    try:
+        result = await service(request).list_summaries(
+            search=search, active=_STATES[state], page=page, size=PAGE_SIZE
+        )
+    except InvalidInput:
+        raise web.HTTPSeeOther(PAGE) from None
+    rows = [
+        {
+            **account_view(s.account),
+            "key_count": s.key_count,
+            "last_used": when_short(s.last_used),
+        }
+        for s in result.items
+    ]
     context = {
         "user": user,
-        "accounts": await _account_views(_service(request)),
-        "error": error,
-        "notice": notice,
-        "issued": issued,
-        "server_url": url,
+        "accounts": rows,
+        "search": search,
+        "state": state,
+        "pager": Pager(page, PAGE_SIZE, result.total, PAGE, {"q": search, "state": state}),
+        "filtered": bool(search) or state != "all",
         "max_description": MAX_DESCRIPTION_LENGTH,
     }
-    return render(request, TEMPLATE, context, status=status)
+    return _shown(request, "service_accounts.html", context)
 
 
-async def _form(request: web.Request) -> tuple[User, dict[str, str]]:
-    user = await _admin(request)
-    fields = await read_form(request)
-    check_csrf(request, fields)
-    return user, fields
-
-
-def _failure(exc: NotFound | AlreadyExists | InvalidInput) -> tuple[int, str]:
-    return _STATUS[type(exc)], exc.message
-
-
-async def show(request: web.Request) -> web.Response:
-    return await _page(request, await _admin(request))
-
-
-async def create_account(request: web.Request) -> web.Response:
-    """Create an account and (unless the key name is left empty) its first key."""
-    user, fields = await _form(request)
-    name = fields.get("name", "").strip()
-    key_name = fields.get("key_name", DEFAULT_KEY_NAME).strip()
-    service = _service(request)
+async def account_page(request: web.Request) -> web.Response:
+    user = await admin(request)
+    accounts = service(request)
     try:
-        if key_name:
-            check_name(key_name)  # before the account exists: both or neither
-        account = await service.create_account(name, fields.get("description", ""))
-        issued = await service.create_key(account.id, key_name) if key_name else None
-    except (AlreadyExists, InvalidInput, NotFound) as exc:
-        status, message = _failure(exc)
-        return await _page(request, user, status=status, error=message)
-    notice = f"Created service account {account.name!r}."
-    return await _page(request, user, notice=notice, issued=issued)
-
-
-async def create_key(request: web.Request) -> web.Response:
-    user, fields = await _form(request)
-    try:
-        issued = await _service(request).create_key(
-            request.match_info["account"], fields.get("name", "").strip()
-        )
-    except (AlreadyExists, InvalidInput, NotFound) as exc:
-        status, message = _failure(exc)
-        return await _page(request, user, status=status, error=message)
-    notice = f"Created API key {issued.key.name!r} for {issued.key.service_account_name!r}."
-    return await _page(request, user, notice=notice, issued=issued)
-
-
-async def rotate_key(request: web.Request) -> web.Response:
-    user, fields = await _form(request)
-    try:
-        raw = fields.get("retain_period_minutes", "0").strip() or "0"
-        if not raw.isdigit() or len(raw) > 7:
-            raise InvalidInput("the retain period must be a whole number of minutes")
-        issued = await _service(request).rotate_key(
-            request.match_info["account"],
-            request.match_info["key"],
-            retain_period_minutes=int(raw),
-        )
-    except (AlreadyExists, InvalidInput, NotFound) as exc:
-        status, message = _failure(exc)
-        return await _page(request, user, status=status, error=message)
-    retain = issued.key.retain_period_minutes
-    kept = (
-        f"The previous key keeps working for {retain} minutes."
-        if retain
-        else ("The previous key no longer works.")
-    )
-    notice = f"Rotated API key {issued.key.name!r}. {kept}"
-    return await _page(request, user, notice=notice, issued=issued)
-
-
-def _active(fields: dict[str, str]) -> bool:
-    value = fields.get("active")
-    if value not in ("true", "false"):
-        raise InvalidInput("active must be true or false")
-    return value == "true"
-
-
-async def set_key_active(request: web.Request) -> web.Response:
-    user, fields = await _form(request)
-    try:
-        await _service(request).update_key(
-            request.match_info["account"], request.match_info["key"], active=_active(fields)
-        )
-    except (InvalidInput, NotFound) as exc:
-        status, message = _failure(exc)
-        return await _page(request, user, status=status, error=message)
-    raise web.HTTPSeeOther(PAGE)
-
-
-async def set_account_active(request: web.Request) -> web.Response:
-    user, fields = await _form(request)
-    try:
-        await _service(request).update_account(
-            request.match_info["account"], active=_active(fields)
-        )
-    except (InvalidInput, NotFound) as exc:
-        status, message = _failure(exc)
-        return await _page(request, user, status=status, error=message)
-    raise web.HTTPSeeOther(PAGE)
+        account = await accounts.find_account(request.match_info["account"])
+        keys = await accounts.list_keys(account.id, size=_MAX_KEYS_SHOWN)
+    except NotFound:
+        raise web.HTTPNotFound() from None
+    context = {
+        "user": user,
+        "account": account_view(account),
+        "keys": [key_view(k) for k in keys.items],
+        "key_total": keys.total,
+        "trust_policies": (await policy_views(request)).get(account.id, []),
+    }
+    return _shown(request, "service_account.html", context)
 
 
 def setup(app: web.Application) -> None:
-    account = PAGE + "/{account}"
-    key = account + "/api-keys/{key}"
-    app.router.add_get(PAGE, show)
-    app.router.add_post(PAGE, create_account)
-    app.router.add_post(account + "/active", set_account_active)
-    app.router.add_post(account + "/api-keys", create_key)
-    app.router.add_post(key + "/rotate", rotate_key)
-    app.router.add_post(key + "/active", set_key_active)
+    """The two GET pages; the POSTs live in ``service_account_actions``."""
+    app.router.add_get(PAGE, list_page)
+    app.router.add_get(PAGE + "/{account}", account_page)

@@ -2,17 +2,23 @@
 
 - Session: a random cookie value; the database keeps only its digest. HttpOnly,
   SameSite=Lax, Secure whenever the server is reached over https.
-- CSRF: signed double submit. A random ``zenml_csrf`` cookie, and in every form a token that
-  is an HMAC of it under the server's secret; a POST must carry both and they must match.
-  Works before login (the login form) and needs no server-side state.
+- CSRF: every form carries a token that is an HMAC, under the server's secret, of the
+  browser's session cookie, or before login of a random pre-session nonce cookie. A token
+  is good only with the cookie it was made from, so a cookie and token pair taken from
+  another browser (and planted from a sibling subdomain or over plain http) is refused
+  once the victim has a session. Needs no server-side state.
+- Over https both cookies are named with the ``__Host-`` prefix (Secure, Path=/, no Domain:
+  no sibling subdomain and no plain-http page can set them); over plain http (local
+  development) they keep their plain names.
 """
 
 from __future__ import annotations
 
 import hmac
-from urllib.parse import quote
+from urllib.parse import quote, unquote, urlsplit
 
 from aiohttp import web
+from yarl import URL
 
 from zenml_server.domain.models import User
 from zenml_server.domain.secrets import digest, new_token
@@ -22,6 +28,9 @@ from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS, STORE
 SESSION_COOKIE = "zenml_session"
 CSRF_COOKIE = "zenml_csrf"
 CSRF_FIELD = "csrf_token"
+HOST_PREFIX = "__Host-"
+_MAX_COOKIE_LENGTH = 128
+_FORM_EXPIRED = "The form has expired. Go back, reload the page and try again."
 _CURRENT_USER = web.RequestKey("page_user", User)
 _CSRF_VALUE = web.RequestKey("csrf_cookie_value", str)
 
@@ -31,13 +40,31 @@ def is_secure(request: web.Request) -> bool:
     return request.secure or (url is not None and url.startswith("https://"))
 
 
+def known_user(request: web.Request) -> User | None:
+    """The browser session's user when this request already looked it up (no I/O)."""
+    return request.get(_CURRENT_USER)
+
+
+def cookie_name(request: web.Request, base: str) -> str:
+    """``__Host-<base>`` when served over https, ``<base>`` over plain http."""
+    return HOST_PREFIX + base if is_secure(request) else base
+
+
+def _cookie(request: web.Request, base: str) -> str | None:
+    """This browser's cookie ``base`` under the name this scheme uses, if well formed."""
+    value = request.cookies.get(cookie_name(request, base))
+    if not value or len(value) > _MAX_COOKIE_LENGTH:
+        return None
+    return value
+
+
 async def current_user(request: web.Request) -> User | None:
     """The logged-in, active user of this browser, or None."""
     cached: User | None = request.get(_CURRENT_USER)
     if cached is not None:
         return cached
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if not cookie or len(cookie) > 128:
+    cookie = _cookie(request, SESSION_COOKIE)
+    if cookie is None:
         return None
     store = request.app[STORE]
     session = await store.sessions.get(digest(cookie), request.app[CLOCK].now())
@@ -67,7 +94,7 @@ async def start_session(request: web.Request, response: web.StreamResponse, user
         digest(value), user.id, now=now, expires=now + lifetime
     )
     response.set_cookie(
-        SESSION_COOKIE,
+        cookie_name(request, SESSION_COOKIE),
         value,
         max_age=lifetime,
         httponly=True,
@@ -78,28 +105,26 @@ async def start_session(request: web.Request, response: web.StreamResponse, user
 
 
 async def end_session(request: web.Request, response: web.StreamResponse) -> None:
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie and len(cookie) <= 128:
+    cookie = _cookie(request, SESSION_COOKIE)
+    if cookie is not None:
         await request.app[STORE].sessions.delete(digest(cookie))
-    response.del_cookie(SESSION_COOKIE, path="/")
+    response.del_cookie(
+        cookie_name(request, SESSION_COOKIE), path="/", secure=is_secure(request) or None
+    )
 
 
 def csrf_token(request: web.Request) -> str:
-    """The token to put in this page's forms (sets the cookie via ``csrf_cookie``)."""
-    value = request.cookies.get(CSRF_COOKIE)
-    if not value or len(value) > 128:
-        value = request.get(_CSRF_VALUE) or new_token(24)
-    request[_CSRF_VALUE] = value
-    token: str = request.app[SERVICES].wiring.tokens.mac("csrf", value)
-    return token
+    """The token to put in this page's forms: bound to the session cookie, or before login
+    to the pre-session nonce cookie (made here when missing; ``csrf_cookie`` sends it)."""
+    return _expected_token(request, create=True) or ""
 
 
 def csrf_cookie(request: web.Request, response: web.StreamResponse) -> None:
-    """Send the CSRF cookie when this request made a new one."""
+    """Send the pre-session nonce cookie when this request made a new one."""
     value = request.get(_CSRF_VALUE)
-    if value is not None and value != request.cookies.get(CSRF_COOKIE):
+    if value is not None and value != _cookie(request, CSRF_COOKIE):
         response.set_cookie(
-            CSRF_COOKIE,
+            cookie_name(request, CSRF_COOKIE),
             value,
             httponly=True,
             samesite="Strict",
@@ -109,20 +134,50 @@ def csrf_cookie(request: web.Request, response: web.StreamResponse) -> None:
 
 
 def check_csrf(request: web.Request, fields: dict[str, str]) -> None:
-    """Refuse a form post whose token does not match this browser's CSRF cookie."""
-    value = request.cookies.get(CSRF_COOKIE)
+    """Refuse a form post whose token was not made from this browser's session cookie (or,
+    with no session cookie, from its pre-session nonce cookie)."""
+    expected = _expected_token(request, create=False)
     sent = fields.get(CSRF_FIELD, "")
-    if not value or not sent:
-        raise ForbiddenError("The form has expired. Go back, reload the page and try again.")
-    expected = request.app[SERVICES].wiring.tokens.mac("csrf", value)
-    if not hmac.compare_digest(expected, sent):
-        raise ForbiddenError("The form has expired. Go back, reload the page and try again.")
+    if expected is None or not sent or not hmac.compare_digest(expected, sent):
+        raise ForbiddenError(_FORM_EXPIRED)
+
+
+def _expected_token(request: web.Request, *, create: bool) -> str | None:
+    tokens = request.app[SERVICES].wiring.tokens
+    session = _cookie(request, SESSION_COOKIE)
+    if session is not None:
+        return tokens.mac("csrf-session", session)
+    nonce = _cookie(request, CSRF_COOKIE) or request.get(_CSRF_VALUE)
+    if nonce is None:
+        if not create:
+            return None
+        nonce = new_token(24)
+    request[_CSRF_VALUE] = nonce
+    return tokens.mac("csrf-nonce", nonce)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """A local path to go to after login; anything else (another site) becomes ``default``."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+    """A local path to go to after login; anything else becomes ``default``.
+
+    Local by construction: printable ASCII only (no whitespace, control character, backslash
+    or look-alike slash), one leading ``/`` and never two, and no scheme or host once parsed,
+    whether read as is, percent-decoded once, or as the ``Location`` header will carry it.
+    """
+    if not target or len(target) > 2048:
         return default
-    if any(ch in target for ch in "\r\n\\") or len(target) > 2048:
+    if not all("!" <= ch <= "~" for ch in target) or "\\" in target:
+        return default
+    try:
+        built = str(URL(target))
+    except ValueError:
+        return default
+    if not all(_is_local_path(value) for value in (target, unquote(target), built)):
         return default
     return target
+
+
+def _is_local_path(value: str) -> bool:
+    if not value.startswith("/") or value.startswith(("//", "/\\")):
+        return False
+    parts = urlsplit(value)
+    return not parts.scheme and not parts.netloc

@@ -54,15 +54,23 @@ Secret of an earlier install (so upgrades keep it), else a new random one. Takes
 ctx (the root context), key (the Secret's key), value (the configured value), length.
 */}}
 {{- define "zenml-server.keptSecret" -}}
-{{- $stored := lookup "v1" "Secret" .ctx.Release.Namespace (include "zenml-server.fullname" .ctx) -}}
-{{- $data := dict -}}
-{{- if $stored -}}{{- $data = default dict $stored.data -}}{{- end -}}
+{{- $data := include "zenml-server.storedSecretData" .ctx | fromJson -}}
 {{- if .value -}}
 {{- .value | b64enc -}}
 {{- else if hasKey $data .key -}}
 {{- index $data .key -}}
 {{- else -}}
 {{- randAlphaNum .length | b64enc -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The data of the chart's Secret from an earlier install, as JSON ({} offline or at first). */}}
+{{- define "zenml-server.storedSecretData" -}}
+{{- $stored := lookup "v1" "Secret" .Release.Namespace (include "zenml-server.fullname" .) -}}
+{{- if $stored -}}
+{{- default dict $stored.data | toJson -}}
+{{- else -}}
+{{- dict | toJson -}}
 {{- end -}}
 {{- end -}}
 
@@ -95,6 +103,8 @@ ctx (the root context), key (the Secret's key), value (the configured value), le
     secretKeyRef:
       name: {{ include "zenml-server.secretName" . }}
       key: JWT_SECRET_KEY
+      # Only when set: without it the server signs with its rotatable Ed25519 keys.
+      optional: true
 {{- if .Values.encryptionKey.enabled }}
 - name: ZENML_SERVER_ENCRYPTION_KEY
   valueFrom:
