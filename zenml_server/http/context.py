@@ -18,6 +18,7 @@ from zenml_server.domain.clock import Clock
 from zenml_server.domain.sealing import Sealer
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS, STORE
 from zenml_server.http.provider_client import ProviderClient
+from zenml_server.services.approvals import Approvals
 from zenml_server.services.audit import Audit
 from zenml_server.services.auth import Authenticator
 from zenml_server.services.device_flow import DeviceFlow
@@ -67,6 +68,7 @@ class Services:
     passwords: Passwords
     users: UserService
     device_flow: DeviceFlow
+    approvals: Approvals
     devices: DeviceAdmin
     service_accounts: ServiceAccounts
     token_revocation: TokenRevocation
@@ -129,6 +131,7 @@ async def build_services(app: web.Application, store: Store) -> Services:
         passwords=passwords,
         users=UserService(wiring, passwords),
         device_flow=device_flow,
+        approvals=Approvals(wiring),
         devices=DeviceAdmin(wiring),
         service_accounts=service_accounts,
         token_revocation=TokenRevocation(wiring, revoked, device_flow.revoke),

@@ -48,11 +48,10 @@ from zenml_server.http.errors import (
 )
 from zenml_server.http.forms import optional_bool, read_json, require_text
 from zenml_server.http.keys import GRANTS, SERVICES, SETTINGS
-from zenml_server.services.approvals import ApprovalFacts, via_for
+from zenml_server.services.approval_rules import ApprovalFacts, via_for
+from zenml_server.services.approvals import CodeProblem, CodeRefused
 from zenml_server.services.device_flow import (
     MAX_CLIENT_ID_LENGTH,
-    CodeProblem,
-    CodeRefused,
     PollError,
     PollRefused,
 )
@@ -234,7 +233,7 @@ async def _approve(request: web.Request, device_id: str | None) -> web.Response:
     user_code = require_text(body, "user_code", max_length=64)
     trusted = optional_bool(body, "trusted_device") is True
     try:
-        device = await request.app[SERVICES].device_flow.decide(
+        device = await request.app[SERVICES].approvals.decide(
             principal.id,
             user_code,
             device_id=device_id,
@@ -256,7 +255,7 @@ async def preview_by_code(request: web.Request) -> web.Response:
     body = await read_json(request)
     user_code = require_text(body, "user_code", max_length=64)
     try:
-        facts = await request.app[SERVICES].device_flow.preview(
+        facts = await request.app[SERVICES].approvals.preview(
             principal.id,
             user_code,
             device_id=None,
