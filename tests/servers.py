@@ -17,7 +17,7 @@ from aiohttp import web
 
 from tests.builders import ADMIN_PASSWORD, JWT_SECRET, make_settings
 from zenml_server.http.app import create_app
-from zenml_server.http.serving import Runner
+from zenml_server.http.protocol import Runner
 
 START_TIMEOUT_SECONDS = 30.0
 

@@ -161,7 +161,9 @@ async def test_client_closing_mid_body_is_not_a_server_error(tmp_path: Path) -> 
     server_errors = [
         line
         for line in metrics.body.decode().splitlines()
-        if not line.startswith("#") and '="5' in line and not line.endswith(" 0")
+        if not line.startswith("#")
+        and ('code="5' in line or 'class="5xx"' in line)
+        and not line.endswith(" 0")
     ]
     assert server_errors == []
 

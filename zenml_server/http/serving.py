@@ -1,10 +1,14 @@
-"""Serving the app: aiohttp's runner, with one change to how a connection answers requests
-that aiohttp's own parser refuses.
+"""One server process from start to stop: wait for the database, serve, stop without dropping
+a request.
 
-Such a request (a malformed request line or header) never reaches the app's middleware:
-aiohttp logs it at ERROR with the raw bytes, which can hold a user code from a query string
-or the start of a bearer token, and echoes those bytes in its 400 body. Here it is logged as
-one WARNING naming only the kind of error, and answered in the API's JSON error shape.
+- Started before its database (or during an outage), the process serves a standby app on its
+  port (``http/standby.py``: 200 on /health, 503 elsewhere) and swaps in the real app, which
+  migrates, once the database answers. The listening socket stays open across the swap, so
+  connections made meanwhile wait in its queue instead of being refused.
+- On SIGTERM (or SIGINT) it stops accepting: every connection already queued on the socket is
+  accepted and served, then the socket is shut, so a load balancer's next connection is
+  refused (and tried on another replica) instead of reset after its request was sent. In-flight
+  requests finish; the exit code is 0.
 """
 
 from __future__ import annotations
@@ -12,106 +16,114 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import secrets
+import signal
+import socket
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web_protocol import RequestHandler
 
-from zenml_server.http.errors import API_HEADERS
+from zenml_server.domain.errors import StorageUnavailable
+from zenml_server.http.app import create_app
+from zenml_server.http.observability import ACCESS_LOG, AccessLogger
+from zenml_server.http.protocol import Runner
+from zenml_server.http.standby import create_standby_app
+from zenml_server.settings import Settings
+from zenml_server.storage.db import Database, open_database
 
-log = logging.getLogger("zenml_server.http")
-
-
-class _RequestHandler(RequestHandler):
-    def handle_error(
-        self,
-        request: web.BaseRequest,
-        status: int = 500,
-        exc: BaseException | None = None,
-        message: str | None = None,
-    ) -> web.StreamResponse:
-        if not isinstance(exc, HttpProcessingError) or not 400 <= status < 500:
-            return super().handle_error(request, status, exc, message)
-        log.warning(
-            "refused a request that is not valid HTTP from %s (%s)",
-            request.remote,
-            type(exc).__name__,
-        )
-        body = {
-            "error": "bad_request",
-            "detail": "the request is not valid HTTP",
-            "request_id": secrets.token_hex(7),
-        }
-        response = web.json_response(body, status=status, headers=API_HEADERS)
-        response.force_close()
-        return response
+log = logging.getLogger("zenml_server")
+STANDBY_MAX_RETRY_SECONDS = 2.0
+# After it stops accepting, the process keeps serving this long before it closes idle
+# connections: a request a client already sent on one is answered, not dropped.
+SHUTDOWN_GRACE_SECONDS = 0.5
+OnReady = Callable[[web.Application], Awaitable[None]]
 
 
-class _Server(web.Server):
-    def __call__(self) -> RequestHandler:
-        return _RequestHandler(self, loop=self._loop, **self._kwargs)
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound now (so a busy port fails before anything else starts)."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+    return socket.create_server((host, port), family=family, backlog=1024)
 
 
-class Runner(web.AppRunner):
-    """``web.AppRunner`` whose connections answer unparseable requests as described above."""
-
-    async def _make_server(self) -> web.Server:
-        server = await super()._make_server()
-        return _Server(
-            server.request_handler,
-            request_factory=server.request_factory,
-            handler_cancellation=server.handler_cancellation,
-            loop=server._loop,
-            **server._kwargs,
-        )
-
-
-def run(
-    app: web.Application,
-    *,
-    host: str,
-    port: int,
-    access_log: logging.Logger,
-    access_log_class: type[AbstractAccessLogger],
-) -> None:
-    """Serve ``app`` until SIGINT or SIGTERM, then shut down gracefully: ``web.run_app``
-    with ``Runner``. Raises OSError when the address cannot be bound."""
-
-    async def serve() -> None:
+async def serve(settings: Settings, sock: socket.socket, on_ready: OnReady) -> None:
+    """Serve on ``sock`` until SIGTERM or SIGINT."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        if not await _wait_for_database(settings, sock, stop):
+            return
+        app = create_app(settings)
+        app.on_startup.append(on_ready)
+        # Runner: requests aiohttp's parser refuses are answered without echoing them.
         runner = Runner(
-            app, handle_signals=True, access_log=access_log, access_log_class=access_log_class
+            app, handle_signals=False, access_log=ACCESS_LOG, access_log_class=AccessLogger
         )
         await runner.setup()
         try:
-            await web.TCPSite(runner, host, port).start()
-            await asyncio.Event().wait()  # until a signal raises GracefulExit
+            await web.SockSite(runner, sock).start()
+            await stop.wait()
+            accepted = _stop_accepting(loop, sock, runner.server)
+            await asyncio.sleep(SHUTDOWN_GRACE_SECONDS)
+            await asyncio.gather(*accepted, return_exceptions=True)
         finally:
             await runner.cleanup()
-
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    main = loop.create_task(serve())
-    try:
-        loop.run_until_complete(main)
-    except (web.GracefulExit, KeyboardInterrupt):
-        pass
     finally:
-        if not main.done():
-            main.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                loop.run_until_complete(main)
-        _cancel_all(loop)
-        loop.run_until_complete(loop.shutdown_asyncgens())
-        loop.close()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
-def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
-    tasks = asyncio.all_tasks(loop)
-    for task in tasks:
-        task.cancel()
-    if tasks:
-        results: list[Any] = loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
-        del results
+def _stop_accepting(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, factory: Any
+) -> list[asyncio.Task[Any]]:
+    """Accept what is queued, then refuse what comes: with no await in between, no connection
+    is left in the queue to be reset when the socket closes."""
+    loop.remove_reader(sock.fileno())
+    tasks = []
+    while True:
+        try:
+            conn, _ = sock.accept()
+        except (BlockingIOError, InterruptedError):
+            break
+        conn.setblocking(False)
+        tasks.append(loop.create_task(loop.connect_accepted_socket(factory, conn)))
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)  # a listening socket: new connections are refused
+    return tasks
+
+
+async def _answers(db: Database) -> bool:
+    try:
+        await db.ping()
+    except StorageUnavailable:
+        return False
+    return True
+
+
+async def _wait_for_database(settings: Settings, sock: socket.socket, stop: asyncio.Event) -> bool:
+    """True once the database answers (at once for SQLite, whose problems are the
+    configuration's); False when told to stop first. Meanwhile serve the standby app."""
+    if settings.database_url.startswith("sqlite:"):
+        return True
+    db = await open_database(settings.database_url, pool_size=1)
+    try:
+        if await _answers(db):
+            return True
+        log.info("waiting for the database (GET /ready answers 503 until it answers)")
+        runner = web.AppRunner(create_standby_app(), handle_signals=False, access_log=None)
+        await runner.setup()
+        try:
+            await web.SockSite(runner, sock.dup()).start()
+            delay = 0.25
+            while not await _answers(db):
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), delay)
+                if stop.is_set():
+                    return False
+                delay = min(delay * 2, STANDBY_MAX_RETRY_SECONDS)
+        finally:
+            await runner.cleanup()
+        return True
+    finally:
+        await db.close()

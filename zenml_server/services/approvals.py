@@ -75,6 +75,7 @@ class Approvals:
         self._devices: DeviceStore = wiring.store.devices
         self._revocations = wiring.revocations
         self._audit = wiring.audit
+        self._events = wiring.events
         self._clock = clock = wiring.clock
         self._settings = wiring.settings
         scale = wiring.settings.rate_limit_scale
@@ -149,6 +150,7 @@ class Approvals:
             raise _refused(CodeProblem.USED)
         if not approve:
             await self._revocations.announce(f"device:{device.id}")
+        self._events.inc("device_flow", "approved" if approve else "denied")
         log.info(
             "device %s %s by user %s%s",
             device.id,

@@ -114,6 +114,7 @@ class DeviceFlow:
         self._clock = clock = wiring.clock
         self._settings = wiring.settings
         self._audit = wiring.audit
+        self._events = wiring.events
         scale = wiring.settings.rate_limit_scale
         self._authorize_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="device authorizations", scale=scale
@@ -171,6 +172,7 @@ class DeviceFlow:
                 if attempt == _CODE_ATTEMPTS - 1:
                     raise
                 continue
+            self._events.inc("device_flow", "started")
             return Authorization(
                 device, device_code, format_user_code(user_code), timeout, interval
             )
@@ -210,6 +212,7 @@ class DeviceFlow:
         if _spent(device):
             raise PollRefused(PollError.INVALID_GRANT, "this device code was already used")
         if device.expires <= now:
+            self._events.inc("device_flow", "expired")
             raise PollRefused(PollError.EXPIRED_TOKEN, "the device code has expired")
         too_fast = (
             device.last_poll is not None and now - device.last_poll < device.interval - POLL_JITTER
@@ -297,6 +300,7 @@ class DeviceFlow:
             # Another poll won, or the code expired or was locked in between.
             current = await self._devices.get(device.id)
             if current is not None and not _spent(current) and current.expires <= now:
+                self._events.inc("device_flow", "expired")
                 raise PollRefused(PollError.EXPIRED_TOKEN, "the device code has expired")
             if current is not None and current.status is DeviceStatus.LOCKED:
                 raise PollRefused(PollError.ACCESS_DENIED, "the device login was locked")

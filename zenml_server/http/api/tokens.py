@@ -8,6 +8,7 @@ from aiohttp import web
 from authlib.oauth2.rfc6749.errors import (
     InvalidGrantError,
     InvalidRequestError,
+    OAuth2Error,
     UnsupportedGrantTypeError,
 )
 
@@ -74,7 +75,27 @@ async def login(request: web.Request) -> web.Response:
         error = UnsupportedGrantTypeError(grant_type[:64])
         error.description = "this grant_type is not supported"
         raise error
-    return await handler(request, fields)
+    # Counted for /metrics by kind and outcome; the kind is a known grant, never client text.
+    events = request.app[SERVICES].wiring.events
+    kind = _LOGIN_KINDS.get(grant_type, "other")
+    try:
+        response = await handler(request, fields)
+    except OAuth2Error as exc:
+        events.inc("login", f"{kind}:{exc.error}")
+        raise
+    except Exception:
+        events.inc("login", f"{kind}:error")
+        raise
+    events.inc("login", f"{kind}:success")
+    return response
+
+
+_LOGIN_KINDS = {
+    PASSWORD_GRANT: "password",
+    DEVICE_CODE_GRANT: "device_code",
+    API_KEY_GRANT: "api_key",
+    "urn:ietf:params:oauth:grant-type:token-exchange": "token_exchange",
+}
 
 
 async def password_grant(request: web.Request, fields: dict[str, str]) -> web.Response:
