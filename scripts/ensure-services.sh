@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Make sure what the tests need outside Python is there: PostgreSQL answering on
-# 127.0.0.1:5432, Debian's chromium for the browser tests and Debian's nginx (deploy checks).
+# 127.0.0.1:5432, Debian's chromium for the browser tests and Debian's nginx (deploy checks and
+# the replica suite, which starts its own nginx and its own PostgreSQL instance).
 # Needs root to install or start them; without root it says what is missing and the test run
 # skips (or, in CI, fails) those tests.
 set -euo pipefail

@@ -184,7 +184,7 @@ async def admin_token(client: TestClient[web.Request, web.Application]) -> str:
     return token
 
 
-_MUST_RUN_IN_CI = ("postgres", "browser", "compat")
+_MUST_RUN_IN_CI = ("postgres", "browser", "compat", "fuzz", "replicas")
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -14,13 +14,16 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
+        self._cut = False
 
     async def start(self) -> None:
+        self._cut = False
         self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def cut(self) -> None:
         """Stop listening and close every open connection, as a dead database would."""
+        self._cut = True
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -28,12 +31,19 @@ class TcpProxy:
         for writer in list(self._writers):
             writer.transport.abort()
         self._writers.clear()
+        # abort() closes the sockets on the loop's next turn: take that turn now, so a caller
+        # that blocks the loop next (waiting for a process) has really cut them.
+        await asyncio.sleep(0)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             up_reader, up_writer = await asyncio.open_connection(*self._target)
         except OSError:
             writer.close()
+            return
+        if self._cut:  # accepted just before the cut: it must not outlive it
+            writer.transport.abort()
+            up_writer.transport.abort()
             return
         self._writers.update((writer, up_writer))
 

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from tests.builders import ADMIN_PASSWORD, JWT_SECRET, make_settings
 from zenml_server.http.app import create_app
+from zenml_server.http.protocol import Runner
 
 START_TIMEOUT_SECONDS = 30.0
 
@@ -85,7 +86,7 @@ async def serving_app(database_url: str, **overrides: object) -> AsyncIterator[s
     """The real app in this event loop on a free 127.0.0.1 port; yields its base URL."""
     port = free_port()
     settings = make_settings(database_url=database_url, **overrides)
-    runner = web.AppRunner(create_app(settings), access_log=None)
+    runner = Runner(create_app(settings), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:

@@ -77,11 +77,14 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(settings: Settings, *, host: str, port: int) -> int:
-    from zenml_server.http.app import create_app
-    from zenml_server.http.observability import ACCESS_LOG, AccessLogger
+    from zenml_server.http import serving
 
     started = time.perf_counter()
-    app = create_app(settings)
+    try:
+        sock = serving.listen(host, port)
+    except OSError as exc:
+        print(f"zenml-server: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
+        return 1
     url = settings.url or f"http://{host}:{port}"
 
     async def _ready(_app: web.Application) -> None:
@@ -101,19 +104,8 @@ def _serve(settings: Settings, *, host: str, port: int) -> int:
             flush=True,
         )
 
-    app.on_startup.append(_ready)
-    try:
-        web.run_app(
-            app,
-            host=host,
-            port=port,
-            print=None,
-            access_log=ACCESS_LOG,
-            access_log_class=AccessLogger,
-        )
-    except OSError as exc:
-        print(f"zenml-server: cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
-        return 1
+    with sock:
+        asyncio.run(serving.serve(settings, sock, _ready))
     return 0
 
 

@@ -19,7 +19,6 @@ from zenml_cli.transport import ConnectionFailed, Response, raise_for_status, se
 DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 SLOW_DOWN_SECONDS = 5  # RFC 8628 §3.5
 MAX_BACKOFF_SECONDS = 60.0
-TRANSIENT_STATUSES = frozenset({502, 503, 504})
 CANCEL_PATH = "/api/v1/device_authorization/cancel"
 CANCEL_TIMEOUT_SECONDS = 5.0
 
@@ -65,8 +64,9 @@ def poll(
 ) -> Token:
     """Poll the token endpoint until the device is approved; raise CLIError when it never is.
 
-    ``slow_down`` adds 5 s to the interval for good (§3.5). A failed connection or a 502/503/504
-    doubles the wait each time, up to a minute, and gives up when the code has expired.
+    ``slow_down`` adds 5 s to the interval for good (§3.5). A failed connection or any 5xx (a
+    stray 500 included: the approval may well have gone through) doubles the wait each time, up
+    to a minute, and gives up when the code has expired.
     With ``timeout`` (seconds), raises TimedOut once that much time has passed unapproved.
     """
     interval = float(authorization.interval)
@@ -89,7 +89,7 @@ def poll(
             if now() >= deadline:
                 raise CLIError(f"gave up waiting for approval: {failure.message}") from None
             response = None
-        if response is None or (response.status in TRANSIENT_STATUSES and now() < deadline):
+        if response is None or (response.status >= 500 and now() < deadline):
             failures += 1
             wait = min(interval * 2**failures, MAX_BACKOFF_SECONDS)
             continue

@@ -5,6 +5,9 @@ a deactivated user stays out; cancelling at the provider is a clear page."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -27,8 +30,7 @@ from zenml_server.settings import SsoProvider
 
 __all__ = ["oidc_provider_dir"]
 pytestmark = pytest.mark.browser
-CLIENT_ID = "6f1c0d2e-0000-4000-8000-000000000001"
-DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+ZENML = str(Path(sys.executable).with_name("zenml"))
 
 
 @pytest.fixture
@@ -42,6 +44,7 @@ async def sso_server(oidc_provider_dir: Path, tmp_path: Path) -> AsyncIterator[s
             database_url=f"sqlite:///{tmp_path}/server.sqlite",
             url=base,
             sso_providers=(_acme(provider),),
+            device_auth_polling_interval=1,
         )
         runner = web.AppRunner(create_app(settings), access_log=None)
         await runner.setup()
@@ -99,39 +102,44 @@ async def _user(session: aiohttp.ClientSession, base: str, token: str, name: str
     return body if status == 200 else None
 
 
-async def test_log_in_with_the_provider_and_approve_a_device(page: Any, sso_server: str) -> None:
-    """`zenml connect` → browser → company login → approve: the device gets a token for the
-    user the provider vouched for."""
+async def test_log_in_with_the_provider_and_approve_a_device(
+    page: Any, sso_server: str, tmp_path: Path
+) -> None:
+    """`zenml connect` → browser → company login → approve: the CLI is connected as the user
+    the provider vouched for."""
     base = sso_server
-    async with aiohttp.ClientSession() as session:
-        status, started = await _api(
-            session, "POST", f"{base}/api/v1/device_authorization", data={"client_id": CLIENT_ID}
-        )
-        assert status == 200, started
-        await page.goto(started["verification_uri_complete"])
-        assert "/login" in page.url
-        await _sso_login(page, base, "alice")
-        await page.wait_for_selector("text=Is this your device?")
-        assert started["user_code"].replace("-", "") in (await page.inner_text("main")).replace(
-            "-", ""
-        )
-        await page.click("button[value=authorize]")
-        await page.wait_for_selector("text=Device authorized")
-        status, token = await _api(
-            session,
-            "POST",
-            f"{base}/api/v1/login",
-            data={
-                "grant_type": DEVICE_GRANT,
-                "client_id": CLIENT_ID,
-                "device_code": started["device_code"],
-            },
-        )
-        assert status == 200, token
-        status, me = await _api(
-            session, "GET", f"{base}/api/v1/current-user", token["access_token"]
-        )
-        assert status == 200 and me["name"] == "alice" and me["is_admin"] is False
+    env = {**os.environ, "ZENML_CONFIG_PATH": str(tmp_path / "cfg")}
+    for name in ("ZENML_STORE_URL", "ZENML_STORE_API_KEY", "ZENML_STORE_OIDC_TOKEN"):
+        env.pop(name, None)
+    cli = await asyncio.create_subprocess_exec(
+        ZENML,
+        "connect",
+        "--url",
+        base,
+        "--no-browser",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert cli.stdout is not None
+    link = code = None
+    while link is None or code is None:
+        line = (await asyncio.wait_for(cli.stdout.readline(), 30)).decode()
+        assert line, "the CLI ended before printing the link"
+        if line.strip().startswith(f"{base}/devices/verify?"):
+            link = line.strip()
+        if "Your code:" in line:
+            code = line.split("Your code:")[1].strip()
+    await page.goto(link)
+    assert "/login" in page.url
+    await _sso_login(page, base, "alice")
+    await page.wait_for_selector("text=Is this your device?")
+    assert code in await page.inner_text("main")
+    await page.click("button[value=authorize]")
+    await page.wait_for_selector("text=Device authorized")
+    out, err = await asyncio.wait_for(cli.communicate(), 60)
+    assert cli.returncode == 0, err.decode()
+    assert f"Connected to {base} as alice." in out.decode()
 
 
 async def test_users_are_linked_by_subject_and_admin_follows_the_group(

@@ -102,7 +102,8 @@ def test_admin_deletes_a_user(admin_cli: Cli, server: Server) -> None:
     """`zenml user delete NAME --yes` deletes; the user can no longer log in."""
     name = _user(admin_cli)
     result = admin_cli("user", "delete", name, "--yes")
-    assert result.code == 0, result.err and f"Deleted user {name!r}" in result.out
+    assert result.code == 0, result.err
+    assert f"Deleted user {name!r}" in result.out
     status, _ = server.api(
         "POST", "/api/v1/login", form={"username": name, "password": "first-pass-word"}
     )

@@ -59,6 +59,17 @@ def test_unavailable_server_backs_off_exponentially() -> None:
     assert slept == [5, 10, 20, 40, 60, 5]
 
 
+def test_stray_server_error_keeps_waiting_for_the_login() -> None:
+    """A 500 (or any 5xx) while polling is waited out like a 503; the login is not lost."""
+    slept: list[float] = []
+    stray = [(500, {"error": "server_error"}), (500, b"oops")]
+    answers = [_pending(), *stray, _pending(), (200, TOKEN)]
+    with scripted_server(answers) as server:
+        token = device_flow.poll(server.url, "cid", AUTH, sleep=slept.append, now=_now)
+    assert token.access_token == "tok"
+    assert slept == [5, 5, 10, 20, 5]
+
+
 def test_connection_refused_backs_off_until_the_code_expires() -> None:
     """With no server at all the loop backs off, then gives up once the code has expired."""
     clock = [_now()]

@@ -276,7 +276,7 @@ async def test_denied_is_access_denied(client: Any, admin_token: str) -> None:
     authorization = await start(client)
     services = client.app[SERVICES]
     user = await client.app[STORE].users.get_by_name("admin")
-    await services.device_flow.decide(
+    await services.approvals.decide(
         user.id,
         authorization["user_code"],
         device_id=None,

@@ -28,7 +28,7 @@ async def _admin_id(client: Any, admin_token: str) -> str:
 async def test_denied_login_says_denied(client: Any, admin_token: str) -> None:
     """A login denied in the browser polls access_denied: 'denied in the browser'."""
     authorization = await start(client)
-    await client.app[SERVICES].device_flow.decide(
+    await client.app[SERVICES].approvals.decide(
         await _admin_id(client, admin_token),
         authorization["user_code"],
         device_id=device_id_of(authorization),

@@ -52,6 +52,17 @@ async def test_matching_token_gets_a_service_account_token(
     assert user["auth"]["method"] == "token_exchange" and user["auth"]["api_key_id"] is None
 
 
+async def test_id_token_type_is_accepted(
+    client: Client, admin_token: str, oidc_provider: OidcProvider
+) -> None:
+    """subject_token_type id_token is exchanged like jwt (both are JWTs checked the same way)."""
+    await make_account(client, admin_token, "ci")
+    await add_policy(client, admin_token, "ci", oidc_provider.issuer)
+    id_token_type = "urn:ietf:params:oauth:token-type:id_token"
+    resp = await exchange(client, oidc_provider.ci_token("ci-main"), id_token_type)
+    assert resp.status == 200, await resp.text()
+
+
 async def test_glob_claim_matches(
     client: Client, admin_token: str, oidc_provider: OidcProvider
 ) -> None:

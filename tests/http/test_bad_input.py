@@ -8,6 +8,9 @@ import pytest
 
 from tests.builders import bearer
 from tests.openapi_check import checked
+from tests.service_accounts.builders import make_account, make_key
+from zenml_server.http.keys import SERVICES
+from zenml_server.http.openapi_doc import document
 from zenml_server.storage.store import Store
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -21,7 +24,7 @@ async def _user_count(store: Store) -> int:
     ("body", "headers", "status"),
     [
         (b"username=admin&password=" + b"x" * 70_000, FORM, 413),
-        (b'{"username": "admin"}', {"Content-Type": "application/json"}, 415),
+        (b'{"username": "admin"}', {"Content-Type": "application/json"}, 400),
         (b"username=\xff\xfe&password=x", FORM, 400),
         (b"username=a&username=b&password=x", FORM, 400),
         (b"username=admin", FORM, 400),
@@ -150,3 +153,161 @@ async def test_undecodable_url_is_never_500(client: Any, admin_token: str, path:
     """Percent-escapes that are not UTF-8 in a path or query answer 4xx on both engines."""
     resp = await client.get(path, headers=bearer(admin_token))
     assert 400 <= resp.status < 500
+
+
+OAUTH_ENDPOINTS = [
+    "/api/v1/login",
+    "/api/v1/revoke",
+    "/api/v1/device_authorization",
+    "/api/v1/device_authorization/cancel",
+]
+
+
+@pytest.mark.parametrize("path", OAUTH_ENDPOINTS)
+@pytest.mark.parametrize(
+    "body",
+    [b"a'=1&a'=2", b'a"=1&a"=2', b"a\\=1&a\\=2", "é=1&é=2".encode(), b"%C3%A9=1&%C3%A9=2"],
+    ids=["quote", "double-quote", "backslash", "non-ascii", "escaped-non-ascii"],
+)
+async def test_repeated_odd_field_name_is_invalid_request(
+    client: Any, store: Store, path: str, body: bytes
+) -> None:
+    """A repeated form field whose name holds quotes, a backslash or non-ASCII answers 400
+    invalid_request on every OAuth endpoint, never a 500, and writes nothing."""
+    before = await store.db.fetchval("SELECT COUNT(*) FROM devices")
+    resp = await client.post(path, data=body, headers=FORM)
+    assert resp.status == 400
+    payload = await checked(resp)
+    assert payload["error"] == "invalid_request"
+    assert await store.db.fetchval("SELECT COUNT(*) FROM devices") == before
+
+
+@pytest.mark.parametrize("path", OAUTH_ENDPOINTS)
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain", "multipart/form-data"])
+async def test_oauth_endpoints_answer_wrong_content_type_with_invalid_request(
+    client: Any, path: str, content_type: str
+) -> None:
+    """RFC 6749: a wrong content type on any OAuth endpoint is 400 invalid_request, as the
+    OpenAPI document says."""
+    resp = await client.post(path, data=b"{}", headers={"Content-Type": content_type})
+    assert resp.status == 400
+    payload = await checked(resp)
+    assert payload["error"] == "invalid_request"
+    assert "415" not in document()["paths"][path]["post"]["responses"]
+
+
+HUGE = "10000000000000000000"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        f"/api/v1/devices?page={HUGE}",
+        f"/api/v1/devices?size={HUGE}",
+        f"/api/v1/service_accounts?page={HUGE}",
+        f"/api/v1/service_accounts/ci/api_keys?page={HUGE}",
+        "/api/v1/devices?page=1000001",
+    ],
+)
+async def test_huge_page_is_422(client: Any, admin_token: str, path: str) -> None:
+    """A page beyond the documented cap answers 422 on both engines, never a 500."""
+    await client.post("/api/v1/service_accounts", json={"name": "ci"}, headers=bearer(admin_token))
+    resp = await client.get(path, headers=bearer(admin_token))
+    assert resp.status == 422
+    await checked(resp)
+
+
+async def test_largest_documented_page_is_answered(client: Any, admin_token: str) -> None:
+    """The largest page the document allows is a valid, empty page."""
+    resp = await client.get("/api/v1/devices?page=1000000&size=1000", headers=bearer(admin_token))
+    assert resp.status == 200
+    assert (await checked(resp))["items"] == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 60_000, b'{"name": ' + b"[" * 60_000, b'{"name": ' + b"[" * 900 + b"]" * 900 + b"}"],
+    ids=["bare", "in-object", "deep-but-closed"],
+)
+async def test_deeply_nested_json_is_422(
+    client: Any, store: Store, admin_token: str, body: bytes
+) -> None:
+    """JSON nested deeper than any body needs answers 422, never a RecursionError 500."""
+    before = await _user_count(store)
+    resp = await client.post(
+        "/api/v1/users",
+        data=body,
+        headers={"Content-Type": "application/json", **bearer(admin_token)},
+    )
+    assert resp.status == 422
+    await checked(resp)
+    assert await _user_count(store) == before
+
+
+def _signed(client: Any, kind: str, subject: str, lifetime: int = 3600, **claims: Any) -> str:
+    """A token the server itself signed, with whatever claims a forger would need the key for."""
+    issued = client.app[SERVICES].wiring.tokens.issue(kind, subject, lifetime, **claims)
+    return str(issued.access_token)
+
+
+@pytest.mark.parametrize(
+    ("kind", "subject", "lifetime", "claims"),
+    [
+        ("user", "admin", 400 * 365 * 24 * 3600 * 100, {}),
+        ("user", "a\ud800b", 3600, {}),
+        ("user", "a\x00b", 3600, {}),
+        ("device", "a\ud800b", 3600, {"device_id": "d"}),
+        ("device", "u", 3600, {"device_id": "\ud800"}),
+        ("device", "u", 3600, {"device_id": "a\x00b"}),
+        ("api_key", "a", 3600, {"api_key_id": "\ud800", "gen": 1}),
+        ("api_key", "a", 3600, {"api_key_id": "a\x00b", "gen": 1}),
+    ],
+    ids=[
+        "exp-past-9999",
+        "surrogate-sub",
+        "nul-sub",
+        "device-surrogate-sub",
+        "surrogate-device-id",
+        "nul-device-id",
+        "surrogate-api-key-id",
+        "nul-api-key-id",
+    ],
+)
+async def test_signed_token_with_unusable_claims_is_refused(
+    client: Any, kind: str, subject: str, lifetime: int, claims: dict[str, Any]
+) -> None:
+    """A validly signed token whose exp is past year 9999 or whose ids hold a lone surrogate
+    or NUL answers 401 on both engines (and /revoke answers 200), never a 500."""
+    token = _signed(client, kind, subject, lifetime, **claims)
+    resp = await client.get("/api/v1/current-user", headers=bearer(token))
+    assert resp.status == 401
+    await checked(resp)
+    resp = await client.post("/api/v1/revoke", data={"token": token})
+    assert resp.status == 200
+
+
+async def test_integral_number_is_an_integer(client: Any, admin_token: str) -> None:
+    """retain_period_minutes 5.0 is the integer 5, as the document's JSON Schema says; 5.5
+    and null are refused."""
+    await make_account(client, admin_token, "ci")
+    await make_key(client, admin_token, "ci", "k")
+    path = "/api/v1/service_accounts/ci/api_keys/k/rotate"
+    for bad in (5.5, None, "5", True):
+        resp = await client.put(
+            path, json={"retain_period_minutes": bad}, headers=bearer(admin_token)
+        )
+        assert resp.status == 422, bad
+    resp = await client.put(path, json={"retain_period_minutes": 5.0}, headers=bearer(admin_token))
+    assert resp.status == 200
+    assert (await checked(resp))["retain_period_minutes"] == 5
+
+
+@pytest.mark.parametrize("limit", ["²", "٣", "0", "501", "10000000000000000000"])
+async def test_audit_limit_takes_ascii_digits_only(
+    client: Any, admin_token: str, limit: str
+) -> None:
+    """The audit log's limit refuses non-ASCII digits (² used to be a 500) and out-of-range
+    values with 422."""
+    resp = await client.get(f"/api/v1/audit?limit={limit}", headers=bearer(admin_token))
+    assert resp.status == 422
+    await checked(resp)

@@ -332,3 +332,30 @@ async def test_create_account_with_a_key_over_the_maximum_creates_neither(
     data = {"csrf_token": csrf, "name": "ci", "key_name": "k", "expires_in_days": "90"}
     resp = await client.post(PAGE, data=data)
     assert secret_in(await resp.text()) is not None
+
+
+async def test_rotate_on_page_takes_ascii_digits_only(client: Any, admin_token: str) -> None:
+    """A retain period in digits that are not ASCII (² or ٣) is refused and rotates nothing."""
+    account = await make_account(client, admin_token, "ci")
+    key = await make_key(client, admin_token, "ci", "k")
+    await web_login(client)
+    csrf = await csrf_of(client)
+    path = f"{PAGE}/{account['id']}/api-keys/{key['id']}/rotate"
+    for bad in ("²", "٣", "\uff11"):  # superscript two, Arabic-Indic three, fullwidth one
+        resp = await client.post(path, data={"csrf_token": csrf, "retain_period_minutes": bad})
+        assert resp.status < 500, bad
+        assert "whole number" in await resp.text(), bad
+        assert secret_in(await resp.text()) is None
+    assert await whoami(client, key["key"]) == 200
+
+
+async def test_expiry_days_on_page_take_ascii_digits_only(client: Any, admin_token: str) -> None:
+    """An expiry in days written with digits that are not ASCII is refused, never a 500."""
+    account = await make_account(client, admin_token, "ci")
+    await web_login(client)
+    csrf = await csrf_of(client)
+    for bad in ("²", "٣"):
+        data = {"csrf_token": csrf, "name": "k", "expires_in_days": bad}
+        resp = await client.post(f"{PAGE}/{account['id']}/api-keys", data=data)
+        assert resp.status < 500, bad
+        assert "whole number of days" in await resp.text(), bad

@@ -75,3 +75,8 @@ def looks_like_api_key(candidate: str) -> bool:
         return False
     body, check = rest[:-6], rest[-6:]
     return hmac.compare_digest(_checksum(body), check)
+
+
+def same_text(known: str, given: str) -> bool:
+    """Constant-time equality of a stored value and one from the request (any text)."""
+    return hmac.compare_digest(known.encode(), given.encode())

@@ -10,7 +10,7 @@ import jinja2
 from aiohttp import web
 
 from zenml_server.domain.clock import Clock, SystemClock
-from zenml_server.http import observability, openapi_doc
+from zenml_server.http import metrics, openapi_doc
 from zenml_server.http.api import audit as audit_api
 from zenml_server.http.api import (
     device_cancel,
@@ -29,6 +29,7 @@ from zenml_server.http.audit_scope import request_scope
 from zenml_server.http.context import services_context
 from zenml_server.http.errors import error_middleware
 from zenml_server.http.keys import AUDIT_SCOPE, CLOCK, SETTINGS, STORE
+from zenml_server.http.metrics import metrics_middleware
 from zenml_server.http.pages import (
     account,
     device_verify,
@@ -52,7 +53,10 @@ def create_app(
     settings: Settings, *, store: Store | None = None, clock: Clock | None = None
 ) -> web.Application:
     """Build the application. With ``store`` given, the caller owns it (tests)."""
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_request_size)
+    app = web.Application(
+        middlewares=[metrics_middleware, error_middleware],
+        client_max_size=settings.max_request_size,
+    )
     app[SETTINGS] = settings
     app[CLOCK] = clock or SystemClock()
     app[AUDIT_SCOPE] = request_scope
@@ -79,7 +83,7 @@ def create_app(
         audit_api,
         trust_policies_api,
         openapi_doc,
-        observability,
+        metrics,
         login,
         sso,
         device_verify,

@@ -17,13 +17,18 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 
 def bearer_token(request: web.Request) -> str | None:
+    """The bearer credential, or None. RFC 6750 §2.1 tokens are printable ASCII; anything
+    else (bytes that are not UTF-8 arrive as lone surrogates) is no credential at all."""
     header = request.headers.get("Authorization")
     if header is None:
         return None
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         return None
-    return token.strip()
+    if not (token.isascii() and token.isprintable()):
+        return None
+    return token
 
 
 async def require_principal(request: web.Request) -> Principal:

@@ -18,6 +18,7 @@ from zenml_server.domain.clock import Clock
 from zenml_server.domain.sealing import Sealer
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS, STORE
 from zenml_server.http.provider_client import ProviderClient
+from zenml_server.services.approvals import Approvals
 from zenml_server.services.audit import Audit
 from zenml_server.services.auth import Authenticator
 from zenml_server.services.device_flow import DeviceFlow
@@ -25,6 +26,7 @@ from zenml_server.services.devices import DeviceAdmin
 from zenml_server.services.housekeeping import Housekeeping
 from zenml_server.services.introspection import Introspection
 from zenml_server.services.last_used import LastUsed
+from zenml_server.services.loops import Loops
 from zenml_server.services.oidc import OidcProviders
 from zenml_server.services.passwords import Passwords
 from zenml_server.services.revocation import CredentialCache, Revocations
@@ -48,6 +50,13 @@ LAST_USED_FLUSH_INTERVAL = 30.0
 HOUSEKEEPING_INTERVAL = 60.0
 CHANGE_LOG_RETENTION = 3600.0
 AUDIT_FLUSH_INTERVAL = 1.0
+SHUTDOWN_TASKS_TIMEOUT = 10.0
+# How long each background loop may go without a good round before /ready answers 503.
+CHANGE_POLL_BOUND = 15.0
+LISTEN_BOUND = 30.0  # heartbeats every 5 s (storage/postgres.py)
+LAST_USED_FLUSH_BOUND = 4 * LAST_USED_FLUSH_INTERVAL
+HOUSEKEEPING_BOUND = 5 * HOUSEKEEPING_INTERVAL
+AUDIT_FLUSH_BOUND = 60 * AUDIT_FLUSH_INTERVAL
 
 
 @dataclass(frozen=True)
@@ -59,6 +68,7 @@ class Services:
     passwords: Passwords
     users: UserService
     device_flow: DeviceFlow
+    approvals: Approvals
     devices: DeviceAdmin
     service_accounts: ServiceAccounts
     token_revocation: TokenRevocation
@@ -70,6 +80,8 @@ class Services:
     trust_policies: TrustPolicies
     token_exchange: TokenExchange
     sso: SingleSignOn
+    # The background loops' health, read by /ready and /metrics.
+    loops: Loops
 
 
 async def build_services(app: web.Application, store: Store) -> Services:
@@ -119,6 +131,7 @@ async def build_services(app: web.Application, store: Store) -> Services:
         passwords=passwords,
         users=UserService(wiring, passwords),
         device_flow=device_flow,
+        approvals=Approvals(wiring),
         devices=DeviceAdmin(wiring),
         service_accounts=service_accounts,
         token_revocation=TokenRevocation(wiring, revoked, device_flow.revoke),
@@ -129,6 +142,7 @@ async def build_services(app: web.Application, store: Store) -> Services:
         trust_policies=TrustPolicies(wiring, service_accounts),
         token_exchange=TokenExchange(wiring, oidc),
         sso=SingleSignOn(wiring, oidc),
+        loops=Loops(clock, store.db.availability),
     )
 
 
@@ -171,26 +185,36 @@ async def services_context(app: web.Application) -> AsyncIterator[None]:
         )
         if created is not None:
             _announce_admin(created.user.name, created.generated_password)
+        wiring, loops = services.wiring, services.loops
         tasks = _start(
-            services.wiring.revocations.poll_changes(CHANGE_POLL_INTERVAL),
-            services.wiring.last_used.run(LAST_USED_FLUSH_INTERVAL),
-            services.wiring.housekeeping.run(HOUSEKEEPING_INTERVAL),
-            services.wiring.audit.run(AUDIT_FLUSH_INTERVAL),
+            wiring.revocations.poll_changes(loops, CHANGE_POLL_INTERVAL, CHANGE_POLL_BOUND),
+            wiring.last_used.run(loops, LAST_USED_FLUSH_INTERVAL, LAST_USED_FLUSH_BOUND),
+            wiring.housekeeping.run(loops, HOUSEKEEPING_INTERVAL, HOUSEKEEPING_BOUND),
+            _flushing_audit(wiring.audit, loops),
         )
         if store.db.dialect == "postgresql":
-            tasks += _start(services.wiring.revocations.listen())
+            tasks += _start(wiring.revocations.listen(loops, LISTEN_BOUND))
         yield
     finally:
         for task in tasks:
             task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if tasks:
+            # Bounded: a task stuck on a dead database must not hold the shutdown forever.
+            await asyncio.wait(tasks, timeout=SHUTDOWN_TASKS_TIMEOUT)
         if services is not None:
             services.passwords.close()
             await services.provider_client.close()
         if opened_store:
             await store.close()
+
+
+async def _flushing_audit(audit: Audit, loops: Loops) -> None:
+    """Write queued audit events every second under ``loops``; once more when cancelled."""
+    try:
+        await loops.every("audit_flush", audit.flush, AUDIT_FLUSH_INTERVAL, AUDIT_FLUSH_BOUND)
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.shield(audit.flush())
 
 
 def _start(*coros: Coroutine[Any, Any, None]) -> list[asyncio.Task[None]]:

@@ -102,6 +102,18 @@ class PayloadTooLarge(ApiError):
     code = "payload_too_large"
 
 
+class RequestTimeout(ApiError):
+    """The body did not arrive within ZENML_SERVER_REQUEST_BODY_TIMEOUT_SECONDS; the
+    connection is closed."""
+
+    status = 408
+    code = "request_timeout"
+
+
+class ClientClosed(Exception):
+    """The client hung up before its request was read: nobody is left to answer."""
+
+
 class UnsupportedMediaType(ApiError):
     """The body is not of the content type the endpoint takes."""
 
@@ -160,7 +172,8 @@ def _from_http(exc: web.HTTPException) -> ApiError:
     if exc.status == 404:
         return NotFoundError("no such endpoint")
     if exc.status == 405:
-        err = ApiError("method not allowed")
+        # RFC 9110 §15.5.6: a 405 MUST say which methods the resource takes.
+        err = ApiError("method not allowed", headers={"Allow": exc.headers.get("Allow", "")})
         err.status, err.code = 405, "method_not_allowed"
         return err
     err = ApiError(exc.reason or "bad request")
@@ -168,10 +181,18 @@ def _from_http(exc: web.HTTPException) -> ApiError:
     return err
 
 
+def oauth_description(text: str) -> str:
+    """``text`` as an RFC 6749 §5.2 ``error_description`` may hold it (printable ASCII but
+    ``"`` and ``\\``); anything else becomes ``?``."""
+    return "".join(ch if " " <= ch <= "~" and ch not in '"\\' else "?" for ch in text)
+
+
 def _oauth_body(exc: ApiError) -> tuple[int, dict[str, str]]:
     """RFC 6749 §5.2 body for a non-OAuth failure on an OAuth endpoint."""
-    if exc.status == 422:
-        return 400, {"error": "invalid_request", "error_description": exc.detail}
+    if exc.status in (415, 422):
+        # One rule for every OAuth endpoint: a malformed request, wrong content type
+        # included, is 400 invalid_request (RFC 6749 §5.2).
+        return 400, {"error": "invalid_request", "error_description": oauth_description(exc.detail)}
     code = {
         401: "invalid_client",
         403: "access_denied",
@@ -180,7 +201,7 @@ def _oauth_body(exc: ApiError) -> tuple[int, dict[str, str]]:
         503: "temporarily_unavailable",
         500: "server_error",
     }.get(exc.status, "invalid_request")
-    return exc.status, {"error": code, "error_description": exc.detail}
+    return exc.status, {"error": code, "error_description": oauth_description(exc.detail)}
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -210,6 +231,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise ValidationFailed("the URL holds a NUL character")
         response = await handler(request)
     except web.HTTPException as exc:
+        if exc.status == 405:
+            exc.headers["Allow"] = await _allowed_methods(request, exc.headers.get("Allow", ""))
         if exc.status < 400:
             metrics.count(exc.status)
             exc.headers.update(PAGE_HEADERS if _area(request.path) == "page" else API_HEADERS)
@@ -221,9 +244,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = await _render(request, exc, request_id)
     except domain.DomainError as exc:
         response = await _render(request, from_domain(exc), request_id)
+    except ClientClosed:
+        # Not an error of ours: nobody reads this answer; 499 as nginx logs it.
+        log.info("request %s: the client closed the connection mid-request", request_id)
+        response = web.Response(status=499)
     except Exception:
         log.exception("unexpected error (request_id=%s)", request_id)
         response = await _render(request, InternalError("unexpected error"), request_id)
+    if response.status == 408:
+        response.force_close()  # the rest of a stalled body may still be on its way
     metrics.count(response.status)
     area = _area(request.path)
     if area == "page" or (area == "static" and response.status >= 400):
@@ -232,6 +261,17 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response.headers.update(API_HEADERS)
     response.headers["X-Request-ID"] = request_id
     return response
+
+
+async def _allowed_methods(request: web.Request, fallback: str) -> str:
+    """The methods of the first route whose path matches (aiohttp lists those of every
+    matching route: ``/api/v1/devices/verify`` would claim the methods of
+    ``/api/v1/devices/{device_id}`` too)."""
+    for resource in request.app.router.resources():
+        _, allowed = await resource.resolve(request)
+        if allowed:
+            return ",".join(sorted(allowed))
+    return fallback
 
 
 def _render_oauth(exc: OAuth2Error) -> web.Response:

@@ -15,7 +15,7 @@ from zenml_server.settings import Settings
 
 if TYPE_CHECKING:
     from zenml_server.http.context import Services  # noqa: F401 - named in a string below
-    from zenml_server.http.observability import Metrics  # noqa: F401 - named in a string below
+    from zenml_server.http.metrics import Metrics  # noqa: F401 - named in a string below
     from zenml_server.storage.store import Store  # noqa: F401 - named in a string below
 
 
@@ -30,7 +30,7 @@ GrantHandler = Callable[[web.Request, dict[str, str]], Awaitable[web.Response]]
 # grant_type -> handler; each feature's setup() adds its own (see http/api/tokens.py).
 GRANTS = web.AppKey("grants", dict[str, GrantHandler])
 
-# Per-process counters behind /metrics (see http/observability.py).
+# Per-process counters behind /metrics (see http/metrics.py).
 METRICS = web.AppKey["Metrics"]("metrics")
 
 # The files under /static, by name (see http/pages/static.py).

@@ -47,6 +47,7 @@ def document() -> dict[str, Any]:
                 raise RuntimeError(f"{entry.name}: schema {name} is described twice")
             doc["components"]["schemas"][name] = schema
     _add_common_responses(doc)
+    _forbid_nul_in_parameters(doc)
     return doc
 
 
@@ -58,6 +59,13 @@ _COMMON = {
 }
 
 
+# Answers any operation that reads a body can give.
+_WITH_BODY = {
+    "408": "the body did not arrive within ZENML_SERVER_REQUEST_BODY_TIMEOUT_SECONDS",
+    "413": "the body is larger than ZENML_SERVER_MAX_REQUEST_SIZE",
+}
+
+
 def _add_common_responses(doc: dict[str, Any]) -> None:
     for path, item in doc["paths"].items():
         oauth = path in OAUTH_PATHS
@@ -66,7 +74,10 @@ def _add_common_responses(doc: dict[str, Any]) -> None:
             if method == "parameters" or not isinstance(operation, dict):
                 continue
             responses = operation.setdefault("responses", {})
-            for status, description in _COMMON.items():
+            common = dict(_COMMON)
+            if "requestBody" in operation:
+                common.update(_WITH_BODY)
+            for status, description in common.items():
                 if oauth and status == "422":
                     continue  # OAuth endpoints answer 400 invalid_request instead
                 responses.setdefault(
@@ -76,6 +87,21 @@ def _add_common_responses(doc: dict[str, Any]) -> None:
                         "content": {"application/json": {"schema": {"$ref": schema}}},
                     },
                 )
+
+
+_NO_NUL = "^[^\\x00]*$"
+
+
+def _forbid_nul_in_parameters(doc: dict[str, Any]) -> None:
+    """No path or query parameter may hold a NUL (the server answers 422 for any URL with
+    one): say so on every string parameter that has no pattern of its own."""
+    for item in doc["paths"].values():
+        operations = [op for op in item.values() if isinstance(op, dict)]
+        for holder in [item, *operations]:
+            for parameter in holder.get("parameters", []):
+                schema = parameter.get("schema", {})
+                if schema.get("type") == "string" and "pattern" not in schema:
+                    schema["pattern"] = _NO_NUL
 
 
 @functools.cache

@@ -2,7 +2,7 @@
 
 - ``authorize``: a CLI asks (§3.1-3.2); a pending authorization is stored with digests of
   its codes.
-- ``preview`` / ``decide``: a logged-in user looks at it, then approves or denies (§3.3).
+- (``services/approvals.py``: a logged-in user looks at it, then approves or denies, §3.3.)
 - ``poll``: the CLI asks for its token (§3.4-3.5); the checks run in the order of §3.5 and
   the token is issued at most once, by a conditional UPDATE in the transaction that signs it.
 - ``verify_token``: every request with a device token checks the device from the per-process
@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import enum
-import hmac
 import logging
 import uuid
 from dataclasses import dataclass
@@ -39,14 +38,9 @@ from zenml_server.domain.secrets import (
     format_user_code,
     new_token,
     new_user_code,
-    normalize_user_code,
+    same_text,
 )
-from zenml_server.services.approvals import (
-    ApprovalFacts,
-    capped_lifetime,
-    check_approving_device,
-    is_retry,
-)
+from zenml_server.services.approval_rules import capped_lifetime
 from zenml_server.services.auth import principal_for
 from zenml_server.services.rate_limit import RateLimiter
 from zenml_server.services.tokens import IssuedToken
@@ -90,53 +84,12 @@ class PollRefused(DomainError):
         self.retry_after = retry_after
 
 
-class CodeProblem(enum.StrEnum):
-    """Why a user code typed by a person cannot be approved."""
-
-    WRONG = "wrong"
-    EXPIRED = "expired"
-    USED = "used"
-    LOCKED = "locked"
-
-
-class CodeRefused(DomainError):
-    """A user code that does not lead to an approvable authorization; for a locked one,
-    ``locked_by`` says who locked it."""
-
-    def __init__(
-        self, problem: CodeProblem, message: str, locked_by: LockedBy | None = None
-    ) -> None:
-        super().__init__(message)
-        self.problem = problem
-        self.locked_by = locked_by
-
-
-_CODE_MESSAGES = {
-    CodeProblem.WRONG: "no device login is waiting for this code",
-    CodeProblem.EXPIRED: "this code has expired",
-    CodeProblem.USED: "this code was already used",
-    CodeProblem.LOCKED: "this device login is locked after too many wrong codes",
-}
-_LOCKED_MESSAGES = {
-    LockedBy.WRONG_CODES: _CODE_MESSAGES[CodeProblem.LOCKED],
-    LockedBy.OWNER: "this device login is locked by its owner",
-    LockedBy.ADMIN: "this device login is locked by an administrator",
-}
-
-
 # What the holder of a locked device's token is told (the CLI repeats it).
 _TOKEN_LOCKED_MESSAGES = {
     LockedBy.OWNER: "this device is locked (by its owner)",
     LockedBy.ADMIN: "this device is locked (by an administrator)",
     LockedBy.WRONG_CODES: "this device is locked (after too many wrong codes)",
 }
-
-
-def _refused(problem: CodeProblem, locked_by: LockedBy | None = None) -> CodeRefused:
-    if problem is CodeProblem.LOCKED:
-        locked_by = locked_by or LockedBy.WRONG_CODES
-        return CodeRefused(problem, _LOCKED_MESSAGES[locked_by], locked_by)
-    return CodeRefused(problem, _CODE_MESSAGES[problem])
 
 
 @dataclass(frozen=True)
@@ -161,15 +114,10 @@ class DeviceFlow:
         self._clock = clock = wiring.clock
         self._settings = wiring.settings
         self._audit = wiring.audit
+        self._events = wiring.events
         scale = wiring.settings.rate_limit_scale
         self._authorize_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="device authorizations", scale=scale
-        )
-        self._code_per_user = RateLimiter(
-            clock, burst=10, per_minute=10, what="code attempts", scale=scale
-        )
-        self._code_per_ip = RateLimiter(
-            clock, burst=20, per_minute=20, what="code attempts", scale=scale
         )
         self._cancel_per_ip = RateLimiter(
             clock, burst=20, per_minute=20, what="cancellations", scale=scale
@@ -224,6 +172,7 @@ class DeviceFlow:
                 if attempt == _CODE_ATTEMPTS - 1:
                     raise
                 continue
+            self._events.inc("device_flow", "started")
             return Authorization(
                 device, device_code, format_user_code(user_code), timeout, interval
             )
@@ -257,12 +206,13 @@ class DeviceFlow:
         device = None
         if len(device_code) <= _MAX_DEVICE_CODE_LENGTH:
             device = await self._devices.get_by_device_code(digest(device_code))
-        if device is None or not _same(device.client_id, client_id):
+        if device is None or not same_text(device.client_id, client_id):
             self._wrong_device_code_per_ip.spend(ip)
             raise PollRefused(PollError.INVALID_GRANT, "unknown device code")
         if _spent(device):
             raise PollRefused(PollError.INVALID_GRANT, "this device code was already used")
         if device.expires <= now:
+            self._events.inc("device_flow", "expired")
             raise PollRefused(PollError.EXPIRED_TOKEN, "the device code has expired")
         too_fast = (
             device.last_poll is not None and now - device.last_poll < device.interval - POLL_JITTER
@@ -355,6 +305,7 @@ class DeviceFlow:
             # Another poll won, or the code expired or was locked in between.
             current = await self._devices.get(device.id)
             if current is not None and not _spent(current) and current.expires <= now:
+                self._events.inc("device_flow", "expired")
                 raise PollRefused(PollError.EXPIRED_TOKEN, "the device code has expired")
             if current is not None and current.status is DeviceStatus.LOCKED:
                 raise PollRefused(PollError.ACCESS_DENIED, "the device login was locked")
@@ -376,114 +327,6 @@ class DeviceFlow:
         if capped <= 0:
             raise PollRefused(PollError.ACCESS_DENIED, "the approving device's token expired")
         return capped
-
-    # -- the user's side ---------------------------------------------------------------------
-
-    async def preview(
-        self, user_id: str, user_code: str, *, device_id: str | None, ip: str, user_name: str
-    ) -> ApprovalFacts:
-        """The authorization waiting for this code, and the facts to show before approving.
-
-        Rate limited per user and per address; a wrong code for ``device_id`` counts toward
-        its lock. Raises CodeRefused (wrong, expired, used, locked) or RateLimited.
-        """
-        device = await self._find(user_id, user_code, device_id=device_id, ip=ip)
-        _check_approvable(device, self._clock.now())
-        seen = await self._devices.client_logged_in_before(user_id, device.client_id, device.id)
-        return ApprovalFacts(device, user_name, device.ip_address, ip, seen)
-
-    async def decide(
-        self,
-        user_id: str,
-        user_code: str,
-        *,
-        device_id: str | None,
-        ip: str,
-        approve: bool,
-        trusted: bool = False,
-        via: ApprovalVia,
-        by_device_id: str | None = None,
-    ) -> Device:
-        """Approve (optionally as trusted) or deny the authorization waiting for this code.
-
-        ``via`` says how the approver is logged in; a device token (``by_device_id``) may
-        approve only within ``services/approvals.py``'s rules (NotPermitted otherwise). The
-        same decision made again by the same user answers the device as it stands.
-        """
-        device = await self._find(user_id, user_code, device_id=device_id, ip=ip)
-        now = self._clock.now()
-        if is_retry(device, user_id, approve=approve, trusted=trusted):
-            return device
-        _check_approvable(device, now)
-        if approve and via is ApprovalVia.DEVICE:
-            approving = None if by_device_id is None else await self._devices.get(by_device_id)
-            check_approving_device(approving, user_id=user_id, trusted=trusted, now=now)
-        decided = await self._devices.decide(
-            device.id,
-            user_id=user_id,
-            approve=approve,
-            trusted=trusted,
-            now=now,
-            via=via,
-            by_device_id=by_device_id if via is ApprovalVia.DEVICE else None,
-            audit=self._audit.event(
-                "device.approved" if approve else "device.denied",
-                target=("device", device.id, device.hostname),
-                trusted=approve and trusted,
-            ),
-        )
-        if decided is None:
-            # Changed since we looked (approved elsewhere, locked, expired): say how.
-            current = await self._devices.get(device.id)
-            if current is None:
-                raise _refused(CodeProblem.WRONG)
-            if is_retry(current, user_id, approve=approve, trusted=trusted):
-                return current
-            _check_approvable(current, now)
-            raise _refused(CodeProblem.USED)
-        if not approve:
-            await self._revocations.announce(f"device:{device.id}")
-        log.info(
-            "device %s %s by user %s%s",
-            device.id,
-            "approved" if approve else "denied",
-            user_id,
-            " as trusted" if approve and trusted else "",
-        )
-        return decided
-
-    async def _find(self, user_id: str, typed: str, *, device_id: str | None, ip: str) -> Device:
-        self._code_per_ip.hit(ip)
-        self._code_per_user.hit(user_id)
-        code = normalize_user_code(typed)
-        found = None if code is None else await self._devices.get_by_user_code(digest(code))
-        if found is None and code is not None:
-            # Deleted by housekeeping after it expired: say so, and count no failure.
-            if await self._devices.code_expired(digest(code), self._clock.now()):
-                raise _refused(CodeProblem.EXPIRED)
-        if device_id is not None and (found is None or not _same(found.id, device_id)):
-            if await self._count_failure(device_id=device_id):
-                raise _refused(CodeProblem.LOCKED)
-            raise _refused(CodeProblem.WRONG)
-        if found is None:
-            raise _refused(CodeProblem.WRONG)
-        return found
-
-    async def _count_failure(self, *, device_id: str) -> bool:
-        """Count a wrong user code typed against ``device_id``; True when that locked it."""
-        changed = await self._devices.count_failed_attempt(
-            max_attempts=self._settings.max_failed_device_auth_attempts,
-            now=self._clock.now(),
-            device_id=device_id,
-            audit=lambda d: self._audit.event(
-                "device.locked", target=("device", d.id, d.hostname), reason="wrong_codes"
-            ),
-        )
-        locked = [f"device:{d.id}" for d in changed if d.status is DeviceStatus.LOCKED]
-        if locked:
-            await self._revocations.announce(*locked)
-            log.warning("locked %s after too many wrong codes", ", ".join(locked))
-        return bool(locked)
 
     # -- device tokens -----------------------------------------------------------------------
 
@@ -573,26 +416,8 @@ def _client_id(raw: str) -> str:
         return raw
 
 
-def _same(known: str, given: str) -> bool:
-    """Constant-time equality of a stored value and one from the request (any text)."""
-    return hmac.compare_digest(known.encode(), given.encode())
-
-
 def _spent(device: Device) -> bool:
     """True once the device code was exchanged for a token."""
     return device.status is DeviceStatus.ACTIVE or (
         device.approved and device.last_login is not None
     )
-
-
-def _check_approvable(device: Device, now: float) -> None:
-    """Raise CodeRefused unless a user can still approve or deny this authorization."""
-    if device.status is DeviceStatus.LOCKED:
-        raise _refused(CodeProblem.LOCKED, device.locked_by)
-    if device.status is DeviceStatus.PENDING and device.expires > now:
-        return
-    if device.status in (DeviceStatus.PENDING, DeviceStatus.EXPIRED) or (
-        device.status is DeviceStatus.DENIED and device.expires <= now
-    ):
-        raise _refused(CodeProblem.EXPIRED)
-    raise _refused(CodeProblem.USED)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from zenml_server.domain.errors import StorageUnavailable
+from zenml_server.services.loops import Loops
 
 log = logging.getLogger(__name__)
 Job = Callable[[], Awaitable[int]]
@@ -21,18 +20,25 @@ class Housekeeping:
         self._jobs[name] = job
 
     async def sweep(self) -> dict[str, int]:
-        """Run every job once; a job that cannot reach the database is skipped this time."""
+        """Run every job once; a job that fails removes nothing this time, the others still
+        run, and the first failure is raised at the end."""
         removed: dict[str, int] = {}
+        failure: Exception | None = None
         for name, job in self._jobs.items():
             try:
                 removed[name] = await job()
-            except StorageUnavailable:
+            except Exception as exc:
                 removed[name] = 0
+                failure = failure or exc
+        if failure is not None:
+            raise failure
         return removed
 
-    async def run(self, interval: float = 60.0) -> None:
-        while True:
-            await asyncio.sleep(interval)
-            removed = await self.sweep()
-            if any(removed.values()):
-                log.info("housekeeping removed %s", removed)
+    async def run_once(self) -> None:
+        removed = await self.sweep()
+        if any(removed.values()):
+            log.info("housekeeping removed %s", removed)
+
+    async def run(self, loops: Loops, interval: float, bound: float) -> None:
+        """Sweep every ``interval`` seconds under ``loops`` until cancelled."""
+        await loops.every("housekeeping", self.run_once, interval, bound)

@@ -11,7 +11,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
-from zenml_server.domain.errors import StorageUnavailable
+from zenml_server.services.loops import Loops
 
 log = logging.getLogger(__name__)
 Flusher = Callable[[dict[str, float]], Awaitable[None]]
@@ -34,7 +34,9 @@ class LastUsed:
         return dict(self._marks.get(kind, {}))
 
     async def flush(self) -> None:
-        """Write every pending mark; marks that fail to write are kept for the next try."""
+        """Write every pending mark; marks that fail to write are kept for the next try, and
+        the first failure is raised once every kind was tried."""
+        failure: Exception | None = None
         for kind, flusher in self._flushers.items():
             batch = self._marks[kind]
             if not batch:
@@ -42,16 +44,17 @@ class LastUsed:
             self._marks[kind] = {}
             try:
                 await flusher(batch)
-            except StorageUnavailable:
+            except Exception as exc:
                 for key, when in batch.items():
                     self._marks[kind].setdefault(key, when)
+                failure = failure or exc
+        if failure is not None:
+            raise failure
 
-    async def run(self, interval: float = 30.0) -> None:
-        """Flush every ``interval`` seconds until cancelled, then flush once more."""
+    async def run(self, loops: Loops, interval: float, bound: float) -> None:
+        """Flush every ``interval`` seconds under ``loops`` until cancelled, then once more."""
         try:
-            while True:
-                await asyncio.sleep(interval)
-                await self.flush()
+            await loops.every("last_used_flush", self.flush, interval, bound)
         finally:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.flush())

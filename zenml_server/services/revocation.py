@@ -24,8 +24,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from zenml_server.domain.errors import StorageUnavailable
+from zenml_server.services.loops import Loops
 from zenml_server.storage.changes import ChangeLog
-from zenml_server.storage.db import Connection, Database
+from zenml_server.storage.db import (
+    LISTEN_ALIVE,
+    LISTEN_CONNECTED,
+    LISTEN_LOST,
+    Connection,
+    Database,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -71,12 +78,20 @@ class CredentialCache:
 
 
 class Revocations:
-    """How services announce a credential change to every process."""
+    """How services announce a credential change to every process, and the two loops that
+    hear other processes' changes (the change-log poller and, on PostgreSQL, LISTEN)."""
 
     def __init__(self, db: Database, changes: ChangeLog, cache: CredentialCache) -> None:
         self._db = db
         self._changes = changes
         self.cache = cache
+        self._cursor: int | None = None
+        # True after a failed poll round: changes may have been missed, resync when back.
+        self._missed = False
+        # Read by /metrics; plain ints and a bool, so counting costs nothing.
+        self.sent = 0
+        self.received = {"notify": 0, "poll": 0}
+        self.listening = False
         self._watchers: list[Watcher] = []
         self._resyncs: list[Resync] = []
 
@@ -101,36 +116,64 @@ class Revocations:
         """After commit: forget the entities here and tell other processes at once."""
         for entity in entities:
             self._apply(entity)
+        self.sent += len(entities)
         with contextlib.suppress(StorageUnavailable):
             for entity in entities:
                 await self._db.notify(CHANNEL, entity)
 
-    async def poll_changes(self, interval: float = 0.25) -> None:
-        """Run forever: apply changes other processes logged. Cancel to stop."""
-        cursor: int | None = None
-        missed = False
-        while True:
-            try:
-                if cursor is None:
-                    cursor = await self._changes.latest()
-                    if missed:
-                        for resync in self._resyncs:
-                            await resync()
-                        missed = False
-                for change_id, entity in await self._changes.since(cursor):
-                    self._apply(entity)
-                    cursor = change_id
-            except StorageUnavailable:
-                # While the database is away nothing cached can be trusted for long.
-                self.cache.clear()
-                cursor = None
-                missed = True
-            await asyncio.sleep(interval)
-
-    async def listen(self) -> None:
-        """Run forever on PostgreSQL: apply NOTIFYs from other processes. Cancel to stop."""
-        async for entity in self._db.listen(CHANNEL):
-            if entity:
+    async def poll_once(self) -> None:
+        """Apply the changes logged since the last round. On failure nothing cached can be
+        trusted (changes may be missed): the cache is dropped and the cursor starts afresh."""
+        try:
+            if self._cursor is None:
+                self._cursor = await self._changes.latest()
+                if self._missed:
+                    for resync in self._resyncs:
+                        await resync()
+                    self._missed = False
+            for change_id, entity in await self._changes.since(self._cursor):
                 self._apply(entity)
-            else:
-                self.cache.clear()
+                self._cursor = change_id
+                self.received["poll"] += 1
+        except Exception:
+            self.cache.clear()
+            self._cursor = None
+            self._missed = True
+            raise
+
+    async def poll_changes(self, loops: Loops, interval: float, bound: float) -> None:
+        """Run forever under ``loops``: apply changes other processes logged. Cancel to stop."""
+        await loops.every("change_log_poller", self.poll_once, interval, bound)
+
+    async def listen(self, loops: Loops, bound: float) -> None:
+        """Run forever on PostgreSQL: apply NOTIFYs from other processes. Cancel to stop.
+
+        The connection reconnects by itself (see ``Database.listen``); its heartbeats count as
+        good rounds, so a connection that stays down makes the loop stale."""
+        loops.register("listen", bound)
+        while True:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise asyncio.CancelledError
+            try:
+                async for payload in self._db.listen(CHANNEL):
+                    self._heard(payload, loops)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.listening = False
+                loops.failed("listen", exc)
+                await loops.backoff("listen", 1.0)
+
+    def _heard(self, payload: str, loops: Loops) -> None:
+        if payload == LISTEN_LOST:
+            self.listening = False
+            loops.failed("listen", StorageUnavailable("the LISTEN connection was lost"))
+            return
+        self.listening = True
+        loops.good("listen")
+        if payload == LISTEN_CONNECTED:
+            self.cache.clear()
+        elif payload != LISTEN_ALIVE:
+            self._apply(payload)
+            self.received["notify"] += 1

@@ -23,6 +23,9 @@ from zenml_server.domain.errors import InvalidCredentials
 from zenml_server.domain.signing_keys import SigningKey
 from zenml_server.services.signing_keys import StaticKeys
 
+# 9999-12-31T23:59:59Z: the last instant every database and datetime can hold.
+_LATEST = 253_402_300_799
+
 
 class Keyring(Protocol):
     """Where tokens get their keys (``services/signing_keys.py``)."""
@@ -143,8 +146,29 @@ class Tokens:
             )
         except jwt.PyJWTError:
             raise InvalidCredentials("invalid token") from None
-        if not isinstance(claims.get("exp"), int):
-            raise InvalidCredentials("invalid token")
-        if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("kind"), str):
+        if not _usable(claims):
             raise InvalidCredentials("invalid token")
         return claims
+
+
+def _usable(claims: dict[str, Any]) -> bool:
+    """Claims every later step can use: times a datetime can hold and text a database can
+    store (no NUL, no lone surrogate), whoever signed them."""
+    exp, iat = claims.get("exp"), claims.get("iat", 0)
+    if type(exp) is not int or not 0 < exp <= _LATEST:
+        return False
+    if type(iat) not in (int, float) or not 0 <= iat <= _LATEST:
+        return False
+    if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("kind"), str):
+        return False
+    return all(_storable(value) for value in claims.values() if isinstance(value, str))
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

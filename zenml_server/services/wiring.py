@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from zenml_server.domain.clock import Clock
 from zenml_server.services.audit import Audit
 from zenml_server.services.auth import Authenticator
+from zenml_server.services.events import Events
 from zenml_server.services.housekeeping import Housekeeping
 from zenml_server.services.last_used import LastUsed
 from zenml_server.services.revocation import Revocations
@@ -30,3 +31,5 @@ class Wiring:
     settings: Settings
     # The audit trail every service records its security events in.
     audit: Audit
+    # What happened, counted for /metrics (device flows, logins).
+    events: Events = field(default_factory=Events)

@@ -11,8 +11,15 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol
 
+from zenml_server.storage.availability import Availability
+
 Row = Mapping[str, Any]
 Dialect = Literal["sqlite", "postgresql"]
+
+# What ``Database.listen`` yields besides payloads (no NOTIFY payload can hold a NUL).
+LISTEN_CONNECTED = ""  # (re)connected: changes made while not listening are unknown
+LISTEN_ALIVE = "\x00alive"  # an idle connection passed its heartbeat
+LISTEN_LOST = "\x00lost"  # the connection failed; reconnecting
 
 
 class Connection(Protocol):
@@ -46,6 +53,9 @@ class Database(Connection, Protocol):
     @property
     def dialect(self) -> Dialect: ...
 
+    # Whether the database answered the last statement; logs when that changes.
+    availability: Availability
+
     def transaction(self) -> AbstractAsyncContextManager[Connection]: ...
 
     async def close(self) -> None: ...
@@ -54,8 +64,13 @@ class Database(Connection, Protocol):
         """Raise StorageUnavailable unless the database answers now."""
         ...
 
+    def pool_stats(self) -> tuple[int, int, int, int]:
+        """(connections open, in use, callers waiting for one, most connections), from memory."""
+        ...
+
     def listen(self, channel: str) -> AsyncIterator[str]:
-        """Payloads notified on ``channel`` by any process (PostgreSQL); SQLite yields none."""
+        """Payloads notified on ``channel`` by any process, and the LISTEN_* markers above
+        (PostgreSQL; never raises, reconnects by itself). SQLite yields nothing."""
         ...
 
     async def notify(self, channel: str, payload: str) -> None:

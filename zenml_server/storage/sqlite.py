@@ -8,6 +8,7 @@ one reader connection for plain SELECTs, which WAL lets run beside a write.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import sqlite3
@@ -19,6 +20,7 @@ from typing import Any, Literal, cast
 import aiosqlite
 
 from zenml_server.domain.errors import StorageUnavailable
+from zenml_server.storage.availability import Availability
 from zenml_server.storage.db import Row, UniqueViolation
 
 _PLACEHOLDER = re.compile(r"\$(\d+)")
@@ -45,14 +47,23 @@ def _convert(exc: Exception) -> Exception:
 class _SqliteConnection:
     """Each call is one hop to the connection's thread (no separate fetch or close hops)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: aiosqlite.Connection, availability: Availability) -> None:
         self._conn = conn
+        self._availability = availability
+
+    def _failed(self, exc: sqlite3.Error) -> Exception:
+        converted = _convert(exc)
+        if isinstance(converted, StorageUnavailable):
+            self._availability.lost(converted.message)
+        return converted
 
     async def fetch(self, sql: str, *args: Any) -> Sequence[Row]:
         try:
             rows = await self._conn.execute_fetchall(_translate(sql), args)
         except sqlite3.Error as exc:
-            raise _convert(exc) from None
+            raise self._failed(exc) from None
+        if not self._availability.up:
+            self._availability.answered()
         return cast(list[Row], rows)
 
     async def fetchrow(self, sql: str, *args: Any) -> Row | None:
@@ -69,7 +80,9 @@ class _SqliteConnection:
             # hop of its own, so it is left to the garbage collector.
             cursor = await self._conn.execute(_translate(sql), args)
         except sqlite3.Error as exc:
-            raise _convert(exc) from None
+            raise self._failed(exc) from None
+        if not self._availability.up:
+            self._availability.answered()
         return cursor.rowcount
 
 
@@ -79,8 +92,9 @@ class SqliteDatabase:
     dialect: Literal["sqlite"] = "sqlite"
 
     def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
-        self._writer = _SqliteConnection(writer)
-        self._reader = _SqliteConnection(reader)
+        self.availability = Availability("sqlite")
+        self._writer = _SqliteConnection(writer, self.availability)
+        self._reader = _SqliteConnection(reader, self.availability)
         self._raw = (writer, reader)
         self._write_lock = asyncio.Lock()
 
@@ -105,8 +119,15 @@ class SqliteDatabase:
         return cls(conns[0], conns[1])
 
     async def close(self) -> None:
+        self.availability.closing()
         for conn in self._raw:
             await conn.close()
+
+    def pool_stats(self) -> tuple[int, int, int, int]:
+        """(connections open, writer in use, writers waiting, connections): one writer, one
+        reader."""
+        waiting = len(getattr(self._write_lock, "_waiters", None) or ())
+        return 2, int(self._write_lock.locked()), waiting, 2
 
     async def ping(self) -> None:
         await self._reader.fetchval("SELECT 1")
@@ -117,10 +138,18 @@ class SqliteDatabase:
             await self._writer.execute("BEGIN IMMEDIATE")
             try:
                 yield self._writer
+                # A COMMIT that fails (another connection holds a lock past the busy
+                # timeout, a full disk) leaves the transaction open: it is rolled back
+                # below, or every later BEGIN on this connection would fail.
+                await self._writer.execute("COMMIT")
             except BaseException:
-                await self._writer.execute("ROLLBACK")
+                await self._rollback()
                 raise
-            await self._writer.execute("COMMIT")
+
+    async def _rollback(self) -> None:
+        # Fails harmlessly when SQLite already ended the transaction itself.
+        with contextlib.suppress(sqlite3.Error, StorageUnavailable):
+            await asyncio.shield(self._raw[0].execute("ROLLBACK"))
 
     # A single statement outside ``transaction()`` runs in SQLite's autocommit mode: atomic
     # on its own, one thread hop instead of three (BEGIN, statement, COMMIT). The write lock

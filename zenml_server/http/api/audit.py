@@ -17,8 +17,10 @@ from aiohttp import web
 
 from zenml_server.domain.audit import AuditEvent, AuditQuery
 from zenml_server.domain.clock import isoformat
+from zenml_server.domain.errors import InvalidInput
 from zenml_server.http.auth import require_admin
 from zenml_server.http.errors import ValidationFailed
+from zenml_server.http.forms import whole_number
 from zenml_server.http.keys import SERVICES
 
 MAX_LIMIT = 500
@@ -84,10 +86,14 @@ def _time(request: web.Request, name: str) -> float | None:
 
 
 def _limit(request: web.Request) -> int:
-    raw = request.query.get("limit", "100")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise ValidationFailed(f"the parameter 'limit' must be from 1 to {MAX_LIMIT}")
-    return int(raw)
+    problem = f"the parameter 'limit' must be from 1 to {MAX_LIMIT}"
+    try:
+        limit = whole_number(request.query.get("limit", "100"), "limit", maximum=MAX_LIMIT)
+    except InvalidInput:
+        raise ValidationFailed(problem) from None
+    if limit < 1:
+        raise ValidationFailed(problem)
+    return limit
 
 
 async def list_events(request: web.Request) -> web.Response:

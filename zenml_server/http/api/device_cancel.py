@@ -10,12 +10,10 @@ revocation: nothing tells a caller whether a code existed.
 from __future__ import annotations
 
 from aiohttp import web
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
 
-from zenml_server.http.api.tokens import form_field
+from zenml_server.http.api.tokens import form_field, oauth_form
 from zenml_server.http.auth import client_ip
-from zenml_server.http.errors import NO_STORE, ApiError
-from zenml_server.http.forms import read_form
+from zenml_server.http.errors import NO_STORE
 from zenml_server.http.keys import SERVICES
 from zenml_server.services.device_flow import MAX_CLIENT_ID_LENGTH
 
@@ -24,12 +22,7 @@ CANCEL_PATH = "/api/v1/device_authorization/cancel"
 
 async def cancel_authorization(request: web.Request) -> web.Response:
     """200 whether or not there was a pending authorization to cancel (idempotent)."""
-    try:
-        fields = await read_form(request)
-    except ApiError as exc:
-        if exc.status in (413, 415):
-            raise
-        raise InvalidRequestError(description=exc.detail) from None
+    fields = await oauth_form(request)
     client_id = form_field(fields, "client_id", max_length=MAX_CLIENT_ID_LENGTH)
     device_code = form_field(fields, "device_code", max_length=256)
     await request.app[SERVICES].device_flow.cancel(client_id, device_code, client_ip(request))

@@ -48,11 +48,11 @@ from zenml_server.http.errors import (
 )
 from zenml_server.http.forms import optional_bool, read_json, require_text
 from zenml_server.http.keys import GRANTS, SERVICES, SETTINGS
-from zenml_server.services.approvals import ApprovalFacts, via_for
+from zenml_server.http.public_url import request_origin
+from zenml_server.services.approval_rules import ApprovalFacts, via_for
+from zenml_server.services.approvals import CodeProblem, CodeRefused
 from zenml_server.services.device_flow import (
     MAX_CLIENT_ID_LENGTH,
-    CodeProblem,
-    CodeRefused,
     PollError,
     PollRefused,
 )
@@ -154,19 +154,19 @@ def device_metadata(user_agent: str, ip: str) -> DeviceMetadata:
 def base_url(request: web.Request) -> str:
     """The public base URL: ZENML_SERVER_URL, else the one this request came to."""
     configured = request.app[SETTINGS].url
-    return configured or str(request.url.origin())
+    return configured or request_origin(request)
 
 
 async def device_authorization(request: web.Request) -> web.Response:
     """RFC 8628 §3.1-3.2."""
     fields = await oauth_form(request)
     client_id = form_field(fields, "client_id", max_length=MAX_CLIENT_ID_LENGTH)
+    base = base_url(request)  # before anything is written: a bad Host header is a 400
     metadata = device_metadata(request.headers.get("User-Agent", ""), client_ip(request))
     try:
         authorization = await request.app[SERVICES].device_flow.authorize(client_id, metadata)
     except InvalidInput as exc:
         raise InvalidRequestError(description=exc.message) from None
-    base = base_url(request)
     query = urlencode({"device_id": authorization.device.id, "user_code": authorization.user_code})
     body = {
         "device_code": authorization.device_code,
@@ -234,7 +234,7 @@ async def _approve(request: web.Request, device_id: str | None) -> web.Response:
     user_code = require_text(body, "user_code", max_length=64)
     trusted = optional_bool(body, "trusted_device") is True
     try:
-        device = await request.app[SERVICES].device_flow.decide(
+        device = await request.app[SERVICES].approvals.decide(
             principal.id,
             user_code,
             device_id=device_id,
@@ -256,7 +256,7 @@ async def preview_by_code(request: web.Request) -> web.Response:
     body = await read_json(request)
     user_code = require_text(body, "user_code", max_length=64)
     try:
-        facts = await request.app[SERVICES].device_flow.preview(
+        facts = await request.app[SERVICES].approvals.preview(
             principal.id,
             user_code,
             device_id=None,

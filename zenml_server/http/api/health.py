@@ -15,16 +15,22 @@ async def health(request: web.Request) -> web.Response:
     return web.Response(body=_OK, content_type="application/json")
 
 
+def _unavailable(detail: str) -> web.Response:
+    return web.json_response(
+        {"status": "unavailable", "detail": detail}, status=503, headers={"Retry-After": "5"}
+    )
+
+
 async def ready(request: web.Request) -> web.Response:
-    """Readiness: 200 only when the database answers now, else 503."""
+    """Readiness: 200 only when the database answers now and every background loop completed
+    a round within its bound, else 503 with Retry-After."""
     try:
         await request.app[STORE].db.ping()
     except StorageUnavailable:
-        return web.json_response(
-            {"status": "unavailable", "detail": "the database does not answer"},
-            status=503,
-            headers={"Retry-After": "5"},
-        )
+        return _unavailable("the database does not answer")
+    stale = request.app[SERVICES].loops.stale()
+    if stale:
+        return _unavailable(f"background work has stalled: {', '.join(sorted(stale))}")
     return web.json_response({"status": "ready"})
 
 

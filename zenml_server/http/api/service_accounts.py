@@ -15,6 +15,7 @@ from zenml_server.http.auth import client_ip, require_admin
 from zenml_server.http.errors import ValidationFailed
 from zenml_server.http.forms import (
     optional_bool,
+    optional_integer,
     optional_text,
     optional_timestamp,
     pagination,
@@ -171,9 +172,7 @@ async def update_key(request: web.Request) -> web.Response:
 async def rotate_key(request: web.Request) -> web.Response:
     await require_admin(request)
     body = await read_json(request)
-    retain = body.get("retain_period_minutes", 0)
-    if type(retain) is not int:
-        raise ValidationFailed("the field 'retain_period_minutes' must be a whole number")
+    retain = optional_integer(body, "retain_period_minutes", default=0)
     issued = await _service(request).rotate_key(
         request.match_info["account"],
         request.match_info["key"],

@@ -8,12 +8,13 @@ from aiohttp import web
 from authlib.oauth2.rfc6749.errors import (
     InvalidGrantError,
     InvalidRequestError,
+    OAuth2Error,
     UnsupportedGrantTypeError,
 )
 
 from zenml_server.domain.errors import InvalidCredentials
 from zenml_server.http.auth import client_ip
-from zenml_server.http.errors import NO_STORE, ApiError
+from zenml_server.http.errors import NO_STORE, ApiError, oauth_description
 from zenml_server.http.forms import read_form
 from zenml_server.http.keys import GRANTS, SERVICES, GrantHandler
 from zenml_server.services.tokens import IssuedToken
@@ -54,20 +55,19 @@ def form_field(fields: dict[str, str], name: str, *, max_length: int = 1024) -> 
 
 
 async def oauth_form(request: web.Request) -> dict[str, str]:
-    """The form of an OAuth request; RFC 6749 invalid_request when it cannot be read."""
+    """The form of a request to an OAuth endpoint. RFC 6749 §5.2: anything malformed, a
+    wrong content type included, is 400 invalid_request; an oversized body keeps 413 and a
+    stalled one 408 (in the same RFC 6749 body shape)."""
     try:
         return await read_form(request)
     except ApiError as exc:
-        raise InvalidRequestError(description=exc.detail) from None
+        if exc.status in (408, 413):
+            raise
+        raise InvalidRequestError(description=oauth_description(exc.detail)) from None
 
 
 async def login(request: web.Request) -> web.Response:
-    try:
-        fields = await read_form(request)
-    except ApiError as exc:
-        # RFC 6749 §5.2: a malformed request is 400; size and media type keep their status.
-        status = exc.status if exc.status in (413, 415) else 400
-        raise InvalidRequestError(description=exc.detail, status_code=status) from None
+    fields = await oauth_form(request)
     grant_type = fields.get("grant_type") or PASSWORD_GRANT
     grant_type = _GRANT_ALIASES.get(grant_type, grant_type)
     handler = request.app[GRANTS].get(grant_type)
@@ -75,7 +75,27 @@ async def login(request: web.Request) -> web.Response:
         error = UnsupportedGrantTypeError(grant_type[:64])
         error.description = "this grant_type is not supported"
         raise error
-    return await handler(request, fields)
+    # Counted for /metrics by kind and outcome; the kind is a known grant, never client text.
+    events = request.app[SERVICES].wiring.events
+    kind = _LOGIN_KINDS.get(grant_type, "other")
+    try:
+        response = await handler(request, fields)
+    except OAuth2Error as exc:
+        events.inc("login", f"{kind}:{exc.error}")
+        raise
+    except Exception:
+        events.inc("login", f"{kind}:error")
+        raise
+    events.inc("login", f"{kind}:success")
+    return response
+
+
+_LOGIN_KINDS = {
+    PASSWORD_GRANT: "password",
+    DEVICE_CODE_GRANT: "device_code",
+    API_KEY_GRANT: "api_key",
+    "urn:ietf:params:oauth:grant-type:token-exchange": "token_exchange",
+}
 
 
 async def password_grant(request: web.Request, fields: dict[str, str]) -> web.Response:

@@ -18,7 +18,7 @@ from zenml_server.http.forms import read_form
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS
 from zenml_server.http.pages.render import render, when
 from zenml_server.http.pages.session import check_csrf, require_user
-from zenml_server.services.device_flow import CodeProblem, CodeRefused
+from zenml_server.services.approvals import CodeProblem, CodeRefused
 
 _MAX_CODE_INPUT = 64
 _MESSAGES = {
@@ -85,7 +85,7 @@ async def _confirm(
     request: web.Request, user: User, typed: str, device_id: str | None
 ) -> web.Response:
     try:
-        facts = await request.app[SERVICES].device_flow.preview(
+        facts = await request.app[SERVICES].approvals.preview(
             user.id, typed, device_id=device_id, ip=client_ip(request), user_name=user.name
         )
     except CodeRefused as exc:
@@ -163,7 +163,7 @@ async def verify_submit(request: web.Request) -> web.Response:
     approve = decision == "authorize"
     trusted = approve and fields.get("trusted_device") == "true"
     try:
-        device = await request.app[SERVICES].device_flow.decide(
+        device = await request.app[SERVICES].approvals.decide(
             user.id,
             typed,
             device_id=device_id,

@@ -11,7 +11,7 @@ _MAX_PAGE = 100_000
 
 def page_number(raw: str | None) -> int:
     """``?page=N`` as a number from 1; anything else is page 1."""
-    if raw is None or not raw.isdigit() or len(raw) > 6:
+    if raw is None or not (raw.isascii() and raw.isdigit()) or len(raw) > 6:
         return 1
     return min(max(int(raw), 1), _MAX_PAGE)
 

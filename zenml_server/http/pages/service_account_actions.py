@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from zenml_server.domain.errors import AlreadyExists, InvalidInput, NotFound
+from zenml_server.http.forms import whole_number
 from zenml_server.http.keys import CLOCK, SETTINGS
 from zenml_server.http.pages.render import render
 from zenml_server.http.pages.service_accounts import (
@@ -107,9 +108,11 @@ async def rotate_key(request: web.Request) -> web.Response:
     account, key = request.match_info["account"], request.match_info["key"]
     back = account_url(account)
     raw = fields.get("retain_period_minutes", "0").strip() or "0"
-    if not raw.isdigit() or len(raw) > 7:
-        raise redirect(request, back, error="The retain period must be a whole number of minutes.")
-    retain = int(raw)
+    try:
+        retain = whole_number(raw, "the retain period", maximum=9_999_999)
+    except InvalidInput:
+        error = "The retain period must be a whole number of minutes."
+        raise redirect(request, back, error=error) from None
     if retain == 0 and not _confirmed(fields):
         try:
             found = await service(request).find_key(account, key)

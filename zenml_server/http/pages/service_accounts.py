@@ -18,7 +18,7 @@ from aiohttp import web
 from zenml_server.domain.errors import InvalidInput, NotFound
 from zenml_server.domain.models import ApiKey, ServiceAccount, User
 from zenml_server.http.errors import ForbiddenError
-from zenml_server.http.forms import read_form
+from zenml_server.http.forms import read_form, whole_number
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS
 from zenml_server.http.pages.flash import clear_flash, read_flash, set_flash
 from zenml_server.http.pages.paging import PAGE_SIZE, Pager, page_number
@@ -64,9 +64,14 @@ def expires_at(request: web.Request, fields: dict[str, str]) -> float | None:
     raw = fields.get("expires_in_days", "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 36_500:
-        raise InvalidInput("The expiry must be a whole number of days (1 or more).")
-    return float(request.app[CLOCK].now() + int(raw) * 86400)
+    problem = "The expiry must be a whole number of days (1 or more)."
+    try:
+        days = whole_number(raw, "the expiry in days", maximum=36_500)
+    except InvalidInput:
+        raise InvalidInput(problem) from None
+    if days < 1:
+        raise InvalidInput(problem)
+    return float(request.app[CLOCK].now() + days * 86400)
 
 
 def redirect(request: web.Request, location: str, **flash: Any) -> web.HTTPSeeOther:

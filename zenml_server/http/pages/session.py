@@ -51,9 +51,12 @@ def cookie_name(request: web.Request, base: str) -> str:
 
 
 def _cookie(request: web.Request, base: str) -> str | None:
-    """This browser's cookie ``base`` under the name this scheme uses, if well formed."""
+    """This browser's cookie ``base`` under the name this scheme uses, if well formed: we set
+    only printable ASCII, and bytes that are not UTF-8 arrive as lone surrogates."""
     value = request.cookies.get(cookie_name(request, base))
     if not value or len(value) > _MAX_COOKIE_LENGTH:
+        return None
+    if not (value.isascii() and value.isprintable()):
         return None
     return value
 
@@ -138,7 +141,11 @@ def check_csrf(request: web.Request, fields: dict[str, str]) -> None:
     with no session cookie, from its pre-session nonce cookie)."""
     expected = _expected_token(request, create=False)
     sent = fields.get(CSRF_FIELD, "")
-    if expected is None or not sent or not hmac.compare_digest(expected, sent):
+    if (
+        expected is None
+        or not sent
+        or not hmac.compare_digest(expected.encode(), sent.encode("utf-8", "replace"))
+    ):
         raise ForbiddenError(_FORM_EXPIRED)
 
 
