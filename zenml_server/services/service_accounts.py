@@ -19,6 +19,7 @@ from zenml_server.domain.audit import Outcome
 from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFound
 from zenml_server.domain.models import ApiKey, Principal, PrincipalKind, ServiceAccount
 from zenml_server.domain.secrets import digest, looks_like_api_key, new_api_key
+from zenml_server.domain.text import storable
 from zenml_server.services.rate_limit import RateLimiter
 from zenml_server.services.tokens import IssuedToken
 from zenml_server.services.users import check_name
@@ -51,17 +52,6 @@ class IssuedKey:
 
     key: ApiKey
     secret: str
-
-
-def storable(text: str) -> bool:
-    """Whether both engines can hold ``text`` (PostgreSQL refuses NUL and lone surrogates)."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _check_description(description: str | None) -> str | None:

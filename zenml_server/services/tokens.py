@@ -21,6 +21,7 @@ import jwt
 from zenml_server.domain.clock import Clock
 from zenml_server.domain.errors import InvalidCredentials
 from zenml_server.domain.signing_keys import SigningKey
+from zenml_server.domain.text import storable
 from zenml_server.services.signing_keys import StaticKeys
 
 # 9999-12-31T23:59:59Z: the last instant every database and datetime can hold.
@@ -161,14 +162,4 @@ def _usable(claims: dict[str, Any]) -> bool:
         return False
     if not isinstance(claims.get("sub"), str) or not isinstance(claims.get("kind"), str):
         return False
-    return all(_storable(value) for value in claims.values() if isinstance(value, str))
-
-
-def _storable(text: str) -> bool:
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return all(storable(value) for value in claims.values() if isinstance(value, str))

@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 
 from zenml_server.domain.errors import InvalidInput, NotFound
 from zenml_server.domain.federation import TrustPolicy
+from zenml_server.domain.text import storable
 from zenml_server.services.oidc import check_issuer_url
-from zenml_server.services.service_accounts import ServiceAccounts, storable
+from zenml_server.services.service_accounts import ServiceAccounts
 from zenml_server.services.wiring import Wiring
 
 MAX_CLAIMS = 16
