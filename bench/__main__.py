@@ -29,7 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed-api-keys", type=int, default=100_000)
     p.add_argument("--soak", type=float, metavar="SECONDS", help="also: a soak of this length")
     p.add_argument("--soak-only", action="store_true", help="only the soak (with --soak)")
-    p.add_argument("--rate-limit-scale", default="1000", help="ZENML_SERVER_RATE_LIMIT_SCALE")
+    p.add_argument("--rate-limit-scale", default="100000", help="ZENML_SERVER_RATE_LIMIT_SCALE")
     return p
 
 
