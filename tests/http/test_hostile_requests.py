@@ -191,7 +191,7 @@ async def test_body_that_never_finishes_times_out(make_client: Any) -> None:
             resp = parse(raw)
             assert resp.status == 408
             assert resp.json()["error"] == "invalid_request"
-    assert client.app[METRICS].responses[5] == 0
+    assert client.app[METRICS].by_class()[5] == 0
 
 
 async def test_body_timeout_on_the_api_is_408(make_client: Any, admin_token: str) -> None:

@@ -27,9 +27,8 @@ from zenml_server.http.api import service_accounts as service_accounts_api
 from zenml_server.http.api import trust_policies as trust_policies_api
 from zenml_server.http.audit_scope import request_scope
 from zenml_server.http.context import services_context
-from zenml_server.http.errors import error_middleware
 from zenml_server.http.keys import AUDIT_SCOPE, CLOCK, SETTINGS, STORE
-from zenml_server.http.metrics import metrics_middleware
+from zenml_server.http.middleware import request_middleware
 from zenml_server.http.pages import (
     account,
     device_verify,
@@ -54,7 +53,7 @@ def create_app(
 ) -> web.Application:
     """Build the application. With ``store`` given, the caller owns it (tests)."""
     app = web.Application(
-        middlewares=[metrics_middleware, error_middleware],
+        middlewares=[request_middleware],
         client_max_size=settings.max_request_size,
     )
     app[SETTINGS] = settings

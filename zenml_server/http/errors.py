@@ -1,4 +1,4 @@
-"""Every error a client can see, and the one middleware that renders them.
+"""Every error a client can see, and how it is rendered (``middleware.py`` does the catching).
 
 Three shapes, by where the request went:
 - OAuth endpoints (RFC 6749 §5.2): ``{"error", "error_description"}``, Cache-Control no-store.
@@ -10,17 +10,13 @@ request id, which the response also carries (``X-Request-ID``).
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Awaitable, Callable
 
 import aiohttp_jinja2
 from aiohttp import web
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 
 from zenml_server.domain import errors as domain
-from zenml_server.domain.audit import enter_scope
-from zenml_server.http.keys import AUDIT_SCOPE, METRICS, REQUEST_ID
 
 log = logging.getLogger("zenml_server.http")
 
@@ -166,7 +162,7 @@ def from_domain(exc: domain.DomainError) -> ApiError:
     return InternalError("unexpected error")
 
 
-def _from_http(exc: web.HTTPException) -> ApiError:
+def from_http(exc: web.HTTPException) -> ApiError:
     if exc.status == 413:
         return PayloadTooLarge("request body too large")
     if exc.status == 404:
@@ -204,10 +200,7 @@ def _oauth_body(exc: ApiError) -> tuple[int, dict[str, str]]:
     return exc.status, {"error": code, "error_description": oauth_description(exc.detail)}
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _area(path: str) -> str:
+def area(path: str) -> str:
     if path in OAUTH_PATHS:
         return "oauth"
     if path.startswith(("/api/", "/.well-known/")) or path in ("/health", "/ready", "/metrics"):
@@ -217,53 +210,7 @@ def _area(path: str) -> str:
     return "page"
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Render every error in the shape of the area it happened in; add security headers."""
-    metrics = request.app[METRICS]
-    request_id = metrics.next_request_id()
-    request[REQUEST_ID] = request_id
-    # Events recorded while handling this request name its caller, address and id.
-    enter_scope(functools.partial(request.app[AUDIT_SCOPE], request))
-    try:
-        if "%00" in request.raw_path:
-            # No name, id or filter may hold a NUL (PostgreSQL text cannot store one).
-            raise ValidationFailed("the URL holds a NUL character")
-        response = await handler(request)
-    except web.HTTPException as exc:
-        if exc.status == 405:
-            exc.headers["Allow"] = await _allowed_methods(request, exc.headers.get("Allow", ""))
-        if exc.status < 400:
-            metrics.count(exc.status)
-            exc.headers.update(PAGE_HEADERS if _area(request.path) == "page" else API_HEADERS)
-            raise
-        response = await _render(request, _from_http(exc), request_id)
-    except OAuth2Error as exc:
-        response = _render_oauth(exc)
-    except ApiError as exc:
-        response = await _render(request, exc, request_id)
-    except domain.DomainError as exc:
-        response = await _render(request, from_domain(exc), request_id)
-    except ClientClosed:
-        # Not an error of ours: nobody reads this answer; 499 as nginx logs it.
-        log.info("request %s: the client closed the connection mid-request", request_id)
-        response = web.Response(status=499)
-    except Exception:
-        log.exception("unexpected error (request_id=%s)", request_id)
-        response = await _render(request, InternalError("unexpected error"), request_id)
-    if response.status == 408:
-        response.force_close()  # the rest of a stalled body may still be on its way
-    metrics.count(response.status)
-    area = _area(request.path)
-    if area == "page" or (area == "static" and response.status >= 400):
-        response.headers.update(PAGE_HEADERS)
-    elif area != "static":
-        response.headers.update(API_HEADERS)
-    response.headers["X-Request-ID"] = request_id
-    return response
-
-
-async def _allowed_methods(request: web.Request, fallback: str) -> str:
+async def allowed_methods(request: web.Request, fallback: str) -> str:
     """The methods of the first route whose path matches (aiohttp lists those of every
     matching route: ``/api/v1/devices/verify`` would claim the methods of
     ``/api/v1/devices/{device_id}`` too)."""
@@ -274,7 +221,7 @@ async def _allowed_methods(request: web.Request, fallback: str) -> str:
     return fallback
 
 
-def _render_oauth(exc: OAuth2Error) -> web.Response:
+def render_oauth(exc: OAuth2Error) -> web.Response:
     status = 401 if exc.error == "invalid_client" else int(exc.status_code or 400)
     body = {"error": exc.error, "error_description": exc.description or exc.error}
     headers = dict(NO_STORE)
@@ -286,13 +233,13 @@ def _render_oauth(exc: OAuth2Error) -> web.Response:
     return web.json_response(body, status=status, headers=headers)
 
 
-async def _render(request: web.Request, exc: ApiError, request_id: str) -> web.StreamResponse:
-    area = _area(request.path)
+async def render(request: web.Request, exc: ApiError, request_id: str) -> web.StreamResponse:
+    where = area(request.path)
     headers = dict(exc.headers)
-    if area == "oauth":
+    if where == "oauth":
         status, body = _oauth_body(exc)
         return web.json_response(body, status=status, headers={**headers, **NO_STORE})
-    if area in ("page", "static"):
+    if where in ("page", "static"):
         response = await _error_page(request, exc, request_id)
         response.headers.update(headers)
         return response

@@ -1,18 +1,17 @@
 """Per-process metrics and ``GET /metrics`` in the Prometheus text format (version 0.0.4).
 
-The request path costs one dict lookup and a few integer additions per request (a middleware
-times every request by route template and status); everything else is read when /metrics is
-scraped, from counters the services keep in memory. Nothing here touches the database.
+The request path costs a few dict lookups and integer additions per request (the request
+middleware times every request by route template and status); everything else is read when
+/metrics is scraped, from counters the services keep in memory. Nothing here touches the
+database.
 """
 
 from __future__ import annotations
 
-import asyncio
 import bisect
 import itertools
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -34,6 +33,13 @@ class _Histogram:
         self.count = 0
         self.sum = 0.0
 
+    def by_class(self) -> list[int]:
+        """Responses by status class: index 1 is 1xx ... index 5 is 5xx (0 is unused)."""
+        counts = [0] * 6
+        for (_, _, status), n in self.requests.items():
+            counts[min(status // 100, 5)] += n
+        return counts
+
     def observe(self, seconds: float) -> None:
         self.buckets[bisect.bisect_left(BUCKETS, seconds)] += 1
         self.count += 1
@@ -45,7 +51,6 @@ class Metrics:
 
     def __init__(self) -> None:
         self.started = time.time()
-        self.responses = [0, 0, 0, 0, 0, 0]  # by status class: 0xx (unused) .. 5xx
         self.requests: dict[tuple[str, str, int], int] = {}  # (method, route, status)
         self.latency: dict[str, _Histogram] = {}  # route -> histogram
         # Request ids: a random prefix per process and a counter, unique across replicas
@@ -56,8 +61,12 @@ class Metrics:
     def next_request_id(self) -> str:
         return f"{self._id_prefix}{next(self._ids):x}"
 
-    def count(self, status: int) -> None:
-        self.responses[min(status // 100, 5)] += 1
+    def by_class(self) -> list[int]:
+        """Responses by status class: index 1 is 1xx ... index 5 is 5xx (0 is unused)."""
+        counts = [0] * 6
+        for (_, _, status), n in self.requests.items():
+            counts[min(status // 100, 5)] += n
+        return counts
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
@@ -68,35 +77,11 @@ class Metrics:
         histogram.observe(seconds)
 
 
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _route(request: web.Request) -> str:
+def route_of(request: web.Request) -> str:
     """The route template (``/api/v1/devices/{device_id}``), never the raw path: ids and codes
     stay out of the labels and their number stays bounded."""
     resource = request.match_info.route.resource
     return UNMATCHED if resource is None else resource.canonical
-
-
-@web.middleware
-async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Count every request by route template and status, and time it."""
-    started = time.perf_counter()
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:  # redirects the error middleware passes on
-        status = exc.status
-        raise
-    except (asyncio.CancelledError, ConnectionResetError):
-        status = CLIENT_CLOSED
-        raise
-    finally:
-        request.app[METRICS].observe(
-            request.method, _route(request), status, time.perf_counter() - started
-        )
 
 
 def _escape(value: str) -> str:
@@ -120,10 +105,9 @@ class _Text:
 
 def _http(text: _Text, metrics: Metrics) -> None:
     text.metric("zenml_server_responses_total", "counter", "Responses sent, by status class.")
+    by_class = metrics.by_class()
     for klass in range(1, 6):
-        text.sample(
-            "zenml_server_responses_total", metrics.responses[klass], **{"class": f"{klass}xx"}
-        )
+        text.sample("zenml_server_responses_total", by_class[klass], **{"class": f"{klass}xx"})
     text.metric(
         "zenml_server_http_requests_total",
         "counter",
