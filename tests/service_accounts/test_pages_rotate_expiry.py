@@ -61,8 +61,9 @@ async def test_rotate_form_asks_for_an_expiry_within_the_maximum(
     make_client: Any, admin_token: str, clock: ManualClock
 ) -> None:
     """With a maximum, each key's rotate form has a required "Expires in (days)" field whose
-    label gives the maximum, and so has the first key's field on the list page; without
-    one, the field is optional and says empty means never."""
+    label gives the maximum (the first key's field on the list page gives it too, but is not
+    required: an account may be made without a key); without one, the field is optional and
+    says empty means never."""
     client, _, _, _ = await _capped_key(make_client, admin_token, clock)
     page = await (await client.get(f"{PAGE}/{await _account_id(client, admin_token)}")).text()
     form = _ROTATE_FORM.search(page)
@@ -71,7 +72,9 @@ async def test_rotate_form_asks_for_an_expiry_within_the_maximum(
     assert f"at most {MAX_DAYS}" in form[1] and "Expires in" in form[1]
     listed = await (await client.get(PAGE)).text()
     first_key = re.search(r'<input id="sa-key-expires"[^>]*>', listed)
-    assert first_key is not None and "required" in first_key[0]
+    # Not required on the list page: an account may be made without a key (empty key name).
+    assert first_key is not None and "required" not in first_key[0]
+    assert f"at most {MAX_DAYS}, needed with a key" in listed
 
     open_client = await make_client()
     await make_account(open_client, admin_token, "free")
@@ -199,3 +202,27 @@ async def test_rotate_without_a_maximum_keeps_an_empty_expiry_optional(
     resp = await client.post(path, data=data)
     assert secret_in(await resp.text()) is not None
     assert await _expiry_of(client, admin_token) == isoformat(clock.now() + 400 * DAY)
+
+
+async def test_list_page_creates_an_account_without_a_key_under_a_maximum(
+    make_client: Any, admin_token: str
+) -> None:
+    """With a maximum, the list page's form makes an account without a key when the key's
+    name is left empty (no expiry needed); with a key name and no expiry it is refused with
+    the reason and neither the account nor a key is made."""
+    client = await make_client(api_key_max_lifetime_days=MAX_DAYS)
+    await web_login(client)
+    csrf = await csrf_of(client)
+    form = {"csrf_token": csrf, "name": "keyless", "key_name": "", "expires_in_days": ""}
+    resp = await client.post(PAGE, data=form)
+    assert resp.status == 200, await resp.text()
+    assert "Created service account" in await resp.text()
+    made = await client.get(f"{BASE}/keyless/api_keys", headers=bearer(admin_token))
+    assert (await made.json())["items"] == []
+
+    form = {"csrf_token": csrf, "name": "keyed", "key_name": "default", "expires_in_days": ""}
+    resp = await client.post(PAGE, data=form)
+    page = await resp.text()
+    assert 'class="error"' in page and f"must expire within {MAX_DAYS} days" in page
+    missing = await client.get(f"{BASE}/keyed", headers=bearer(admin_token))
+    assert missing.status == 404
