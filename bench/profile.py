@@ -43,8 +43,8 @@ def summarize(collapsed: Path, top: int) -> str:
     total = 0
     for line in collapsed.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
+        if not stack or not count.isdigit():
+            continue  # py-spy can print a frame's name over several lines (a docstring)
         n = int(count)
         total += n
         frames = stack.split(";")

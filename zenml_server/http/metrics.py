@@ -33,13 +33,6 @@ class _Histogram:
         self.count = 0
         self.sum = 0.0
 
-    def by_class(self) -> list[int]:
-        """Responses by status class: index 1 is 1xx ... index 5 is 5xx (0 is unused)."""
-        counts = [0] * 6
-        for (_, _, status), n in self.requests.items():
-            counts[min(status // 100, 5)] += n
-        return counts
-
     def observe(self, seconds: float) -> None:
         self.buckets[bisect.bisect_left(BUCKETS, seconds)] += 1
         self.count += 1
