@@ -62,7 +62,7 @@ def _servers(engine: str, opts: Options) -> Iterator[Pair]:
 
 
 def _failed(name: str, count: int, held: tuple[float | None, float | None]) -> Row:
-    row = Row(name, Side(f"{_short(count)} revoked"), Side("none revoked"))
+    row = Row(name, Side(f"{_short(count)} revoked"), Side("none revoked"), rss_in_summary=False)
     row.targets = (Target(f"server holds the {count} seeded jtis", "held", count),)
     row.figures["held"] = held[0] if held[0] is not None else -1
     row.notes.append(
@@ -126,4 +126,5 @@ def _measure(
         ),
     )
     row.figures["held"] = pair.held[0] or 0.0
+    row.rss_in_summary = False
     return row

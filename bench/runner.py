@@ -66,6 +66,9 @@ class Row:
     notes: list[str] = field(default_factory=list)
     # Other figures a target may check (e.g. how many revoked jtis the server holds).
     figures: dict[str, float] = field(default_factory=dict)
+    # False for a server on a database of its own making (the revoked set): its peak RSS is
+    # in its notes, not in the engine's "peak RSS under load".
+    rss_in_summary: bool = True
 
     @property
     def ratio(self) -> float | None:

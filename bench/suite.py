@@ -41,7 +41,11 @@ class EngineResult:
             return ""
         startup = statistics.median(self.startup_s)
         idle = statistics.median(self.idle_rss_mb)
-        peaks = [r.ours.peak_rss_mb for r in self.rows if r.ours.peak_rss_mb is not None]
+        peaks = [
+            r.ours.peak_rss_mb
+            for r in self.rows
+            if r.ours.peak_rss_mb is not None and r.rss_in_summary
+        ]
         peak = max(peaks, default=0.0)
 
         def verdict(ok: bool) -> str:
