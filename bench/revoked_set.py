@@ -65,9 +65,10 @@ def _failed(name: str, count: int, held: tuple[float | None, float | None]) -> R
     row = Row(name, Side(f"{_short(count)} revoked"), Side("none revoked"), rss_in_summary=False)
     row.targets = (Target(f"server holds the {count} seeded jtis", "held", count),)
     row.figures["held"] = held[0] if held[0] is not None else -1
+    shown = ["not reported" if h is None else f"{h:.0f}" for h in held]
     row.notes.append(
-        f"NOT MEASURED: the seeded server holds {held[0]} revoked jtis and the empty one "
-        f"{held[1]} ({HELD} on /metrics), not {count} and 0"
+        f"NOT MEASURED: the seeded server holds {shown[0]} revoked jtis and the empty one "
+        f"{shown[1]} ({HELD} on /metrics), not {count} and 0"
     )
     print(f"bench: {name}: {row.notes[-1]}", file=sys.stderr, flush=True)
     return row
