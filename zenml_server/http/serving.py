@@ -56,9 +56,14 @@ async def serve(settings: Settings, sock: socket.socket, on_ready: OnReady) -> N
             return
         app = create_app(settings)
         app.on_startup.append(on_ready)
-        # Runner: requests aiohttp's parser refuses are answered without echoing them.
+        # Runner: a request head has a deadline, requests aiohttp's parser refuses are
+        # answered without echoing them, and a request in flight at SIGTERM gets its body.
         runner = Runner(
-            app, handle_signals=False, access_log=ACCESS_LOG, access_log_class=AccessLogger
+            app,
+            head_timeout=settings.request_header_timeout_seconds,
+            handle_signals=False,
+            access_log=ACCESS_LOG,
+            access_log_class=AccessLogger,
         )
         await runner.setup()
         try:
@@ -111,7 +116,12 @@ async def _wait_for_database(settings: Settings, sock: socket.socket, stop: asyn
         if await _answers(db):
             return True
         log.info("waiting for the database (GET /ready answers 503 until it answers)")
-        runner = web.AppRunner(create_standby_app(), handle_signals=False, access_log=None)
+        runner = Runner(
+            create_standby_app(),
+            head_timeout=settings.request_header_timeout_seconds,
+            handle_signals=False,
+            access_log=None,
+        )
         await runner.setup()
         try:
             await web.SockSite(runner, sock.dup()).start()
