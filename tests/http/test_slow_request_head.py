@@ -69,6 +69,7 @@ async def _trickle(port: int, data: bytes, then: bytes | None = b"a") -> bytes:
 def _assert_head_timeout(raw: bytes) -> RawResponse:
     resp = parse(raw)
     assert resp.status == 408
+    assert resp.headers["connection"] == "close"
     assert resp.headers["cache-control"] == "no-store"
     assert resp.json()["error"] == "request_timeout"
     assert b"eyJ" not in raw and b"X-Slow" not in raw
@@ -132,6 +133,23 @@ async def test_idle_keep_alive_connection_outlives_the_head_timeout(tmp_path: Pa
         finally:
             writer.close()
     assert second.status == 200
+
+
+async def test_idle_keep_alive_connection_is_closed_after_the_keep_alive_timeout(
+    tmp_path: Path,
+) -> None:
+    """One quick request and then silence does not hold a connection either: an idle
+    keep-alive connection is closed after ZENML_SERVER_KEEPALIVE_TIMEOUT_SECONDS."""
+    keep_alive = request("GET", "/health", headers={"Connection": b"keep-alive"})
+    async with _server(tmp_path, keepalive_timeout_seconds=0.3) as port:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            async with asyncio.timeout(BOUND_SECONDS):
+                writer.write(keep_alive)
+                assert (await read_response(reader)).status == 200
+                assert await reader.read() == b""
+        finally:
+            writer.close()
 
 
 async def test_slow_body_is_the_body_timeouts_business(tmp_path: Path) -> None:

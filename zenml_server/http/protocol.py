@@ -22,25 +22,45 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import secrets
 from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.streams import EMPTY_PAYLOAD, StreamReader
-from aiohttp.web_protocol import RequestHandler, _ErrInfo
+from aiohttp.streams import StreamReader
+from aiohttp.web_protocol import RequestHandler
 
 from zenml_server.http.errors import API_HEADERS
 
 log = logging.getLogger("zenml_server.http")
 
 
-class HeadTimeout(HttpProcessingError):
-    """The request head did not arrive within ZENML_SERVER_REQUEST_HEADER_TIMEOUT_SECONDS."""
+# After a 408 for a head that did not arrive in time, how long the connection goes on
+# reading (and dropping) what the client sends before it is closed.
+_LINGER_SECONDS = 1.0
 
-    code = 408
-    message = "Request Timeout"
+
+def _head_timeout_answer() -> bytes:
+    """The 408 for a request head that did not arrive in time, in the API's error shape."""
+    body = json.dumps(
+        {
+            "error": "request_timeout",
+            "detail": "the request head did not arrive in time",
+            "request_id": secrets.token_hex(7),
+        }
+    ).encode()
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "Content-Length": str(len(body)),
+        "Connection": "close",
+        **API_HEADERS,
+    }
+    head = "HTTP/1.1 408 Request Timeout\r\n" + "".join(
+        f"{name}: {value}\r\n" for name, value in headers.items()
+    )
+    return head.encode() + b"\r\n" + body
 
 
 class _RequestHandler(RequestHandler):
@@ -130,10 +150,15 @@ class _RequestHandler(RequestHandler):
             address,
             self._head_timeout,
         )
-        timeout = HeadTimeout()
-        self._messages.append((_ErrInfo(408, timeout, timeout.message), EMPTY_PAYLOAD))
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result(None)
+        # Written here rather than through aiohttp's error path, which closes the socket
+        # right after the answer: a close with the client's latest bytes still unread resets
+        # the connection, and the client can lose the answer. Instead the answer is followed
+        # by a FIN, and what arrives is read and dropped until the client closes or
+        # _LINGER_SECONDS pass.
+        self.transport.write(_head_timeout_answer())
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._head_timer = self._loop.call_later(_LINGER_SECONDS, self.force_close)
 
     def handle_error(
         self,
@@ -144,16 +169,16 @@ class _RequestHandler(RequestHandler):
     ) -> web.StreamResponse:
         if not isinstance(exc, HttpProcessingError) or not 400 <= status < 500:
             return super().handle_error(request, status, exc, message)
-        if isinstance(exc, HeadTimeout):
-            error, detail = "request_timeout", "the request head did not arrive in time"
-        else:
-            log.warning(
-                "refused a request that is not valid HTTP from %s (%s)",
-                request.remote,
-                type(exc).__name__,
-            )
-            error, detail = "bad_request", "the request is not valid HTTP"
-        body = {"error": error, "detail": detail, "request_id": secrets.token_hex(7)}
+        log.warning(
+            "refused a request that is not valid HTTP from %s (%s)",
+            request.remote,
+            type(exc).__name__,
+        )
+        body = {
+            "error": "bad_request",
+            "detail": "the request is not valid HTTP",
+            "request_id": secrets.token_hex(7),
+        }
         response = web.json_response(body, status=status, headers=API_HEADERS)
         response.force_close()
         return response
@@ -165,11 +190,23 @@ class _Server(web.Server):
 
 
 class Runner(web.AppRunner):
-    """``web.AppRunner`` whose connections behave as described above; ``head_timeout`` is
-    ZENML_SERVER_REQUEST_HEADER_TIMEOUT_SECONDS."""
+    """``web.AppRunner`` whose connections behave as described above. ``head_timeout`` is
+    ZENML_SERVER_REQUEST_HEADER_TIMEOUT_SECONDS; ``keepalive_timeout``,
+    ZENML_SERVER_KEEPALIVE_TIMEOUT_SECONDS, is how long a connection may sit idle between
+    requests (aiohttp's own default, an hour, let one quick request hold a connection that
+    long)."""
 
-    def __init__(self, app: web.Application, *, head_timeout: float, **kwargs: Any) -> None:
-        super().__init__(app, head_timeout=head_timeout, **kwargs)
+    def __init__(
+        self,
+        app: web.Application,
+        *,
+        head_timeout: float,
+        keepalive_timeout: float,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            app, head_timeout=head_timeout, keepalive_timeout=keepalive_timeout, **kwargs
+        )
 
     async def _make_server(self) -> web.Server:
         server = await super()._make_server()

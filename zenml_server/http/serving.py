@@ -8,7 +8,8 @@ a request.
 - On SIGTERM (or SIGINT) it stops accepting: every connection already queued on the socket is
   accepted and served, then the socket is shut, so a load balancer's next connection is
   refused (and tried on another replica) instead of reset after its request was sent. In-flight
-  requests finish; the exit code is 0.
+  requests finish, those whose body is still arriving included (``http/protocol.py``); the
+  exit code is 0.
 """
 
 from __future__ import annotations
@@ -56,11 +57,13 @@ async def serve(settings: Settings, sock: socket.socket, on_ready: OnReady) -> N
             return
         app = create_app(settings)
         app.on_startup.append(on_ready)
-        # Runner: a request head has a deadline, requests aiohttp's parser refuses are
-        # answered without echoing them, and a request in flight at SIGTERM gets its body.
+        # Runner: a request head has a deadline and an idle connection a shorter life than
+        # aiohttp's default, requests aiohttp's parser refuses are answered without echoing
+        # them, and a request in flight at SIGTERM gets its body.
         runner = Runner(
             app,
             head_timeout=settings.request_header_timeout_seconds,
+            keepalive_timeout=settings.keepalive_timeout_seconds,
             handle_signals=False,
             access_log=ACCESS_LOG,
             access_log_class=AccessLogger,
@@ -119,6 +122,7 @@ async def _wait_for_database(settings: Settings, sock: socket.socket, stop: asyn
         runner = Runner(
             create_standby_app(),
             head_timeout=settings.request_header_timeout_seconds,
+            keepalive_timeout=settings.keepalive_timeout_seconds,
             handle_signals=False,
             access_log=None,
         )
