@@ -33,9 +33,10 @@ def _days_ahead(days: int) -> set[str]:
 
 async def test_rotate_with_an_expiry_through_the_form(capped_url: str, page: Any) -> None:
     """With a maximum, the first key's expiry field gives the maximum and a key without an
-    expiry is refused; the rotate form's expiry field is required and gives it too; a value past it is refused on the page; 30 days typed in the key's
-    row survives the confirmation page, and confirming with a retain period rotates: the
-    new key is shown once, its row shows the expiry and the old key still works."""
+    expiry is refused; the rotate form's expiry field is required and gives it too; a value
+    past it is refused on the page; 30 days typed in the key's row survives the confirmation
+    page, and confirming with a retain period rotates: the new key is shown once, its row
+    shows the expiry and the old key still works."""
     await _log_in(page, capped_url)
     await page.fill("#sa-name", "expiring-ci")
     await page.click("#create-account button[type=submit]")
