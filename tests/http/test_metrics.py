@@ -103,3 +103,12 @@ async def test_database_pool_loops_and_revocations_are_shown(
     assert _value(text, "zenml_server_revocations_sent_total") >= 0
     assert 'zenml_server_revocations_received_total{path="poll"}' in text
     assert ("zenml_server_listen_connected " in text) == (engine == "postgresql")
+
+
+async def test_revoked_tokens_held_in_memory_are_shown(client: Any, admin_token: str) -> None:
+    """The gauge of revoked, unexpired jtis this process holds: 0, then 1 after a revocation
+    (the benchmark checks it to know the server really loaded its seeded revocations)."""
+    assert _value(await _metrics(client), "zenml_server_revoked_tokens") == 0
+    resp = await client.post("/api/v1/revoke", data={"token": admin_token})
+    assert resp.status == 200
+    assert _value(await _metrics(client), "zenml_server_revoked_tokens") == 1

@@ -205,6 +205,12 @@ async def metrics(request: web.Request) -> web.Response:
         text.sample("zenml_server_listen_connected", int(revocations.listening))
     text.metric("zenml_server_credential_cache_entries", "gauge", "Credential states cached here.")
     text.sample("zenml_server_credential_cache_entries", len(revocations.cache))
+    text.metric(
+        "zenml_server_revoked_tokens",
+        "gauge",
+        "Revoked token ids (jti) not yet expired, held in memory here.",
+    )
+    text.sample("zenml_server_revoked_tokens", services.token_revocation.held)
     text.metric("zenml_server_uptime_seconds", "gauge", "Seconds since this process started.")
     text.sample("zenml_server_uptime_seconds", round(time.time() - counters.started))
     text.metric("zenml_server_info", "gauge", "The server's version and database engine.")
