@@ -103,3 +103,17 @@ async def test_database_pool_loops_and_revocations_are_shown(
     assert _value(text, "zenml_server_revocations_sent_total") >= 0
     assert 'zenml_server_revocations_received_total{path="poll"}' in text
     assert ("zenml_server_listen_connected " in text) == (engine == "postgresql")
+
+
+async def test_rate_limits_show_how_many_keys_they_hold(client: Any) -> None:
+    """Each rate limit, by name, with the number of keys (addresses, names) it holds."""
+    await start(client)
+    bad = {"username": "nobody", "password": "wrong-password"}
+    assert (await client.post("/api/v1/login", data=bad)).status == 400
+    text = await _metrics(client)
+    keys = "zenml_server_rate_limit_keys"
+    assert _value(text, f'{keys}{{limit="device_authorization_per_address"}}') == 1
+    assert _value(text, f'{keys}{{limit="password_login_per_address"}}') == 1
+    assert _value(text, f'{keys}{{limit="api_key_login_per_address"}}') == 0
+    limits = re.findall(rf'^{keys}{{limit="([a-z_]+)"}}', text, re.MULTILINE)
+    assert len(limits) == len(set(limits)) == 12, limits
