@@ -179,6 +179,7 @@ def test_openapi_document_holds_under_fuzzing(
     print(summary)
     print(_table(counts))
     request.node.user_properties.append(("fuzz", summary))
+    request.node.user_properties.append(("fuzz_statuses", _table(counts)))
     on_objects = _on_objects(documented)
     never_found = sorted(op for op in on_objects if counts.get(op, Counter())["2xx"] == 0)
     assert never_found == [], f"never answered 2xx: {never_found}\n{_table(counts)}"
