@@ -179,6 +179,11 @@ def workload(tmp_path: Path) -> Cli:
 @pytest.fixture
 def admin_cli(cli: Cli, server: Server) -> Cli:
     """The CLI connected to the server as the admin, the way `zenml up` connects it."""
+    return connect_admin(cli, server)
+
+
+def connect_admin(cli: Cli, server: Server) -> Cli:
+    """Store the admin's login to ``server`` in ``cli``'s config, as `zenml up` does."""
     login = server.admin_login()
     expires_at = datetime.now(UTC) + timedelta(seconds=login["expires_in"])
     cli.config().store(

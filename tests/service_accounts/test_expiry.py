@@ -98,3 +98,37 @@ async def test_max_lifetime_refuses_keys_without_or_past_it(
     await make_key(capped, admin_token, name="k", expires_at=at(clock, 90 * DAY))
     resp = await capped.put(f"{BASE}/ci/api_keys/k/rotate", json={}, headers=bearer(admin_token))
     assert resp.status == 422
+
+
+async def test_max_lifetime_rotate_within_it_works_and_past_it_changes_nothing(
+    make_client: Any, admin_token: str, clock: ManualClock
+) -> None:
+    """With a maximum, rotating with an expires_at past it (or none) is 422 and leaves the
+    old key working, its expiry as it was and no audit row; one within it rotates, and the
+    old key keeps working for the retain period only."""
+    capped = await make_client(api_key_max_lifetime_days=90)
+    await make_account(capped, admin_token)
+    old = await make_key(capped, admin_token, name="k", expires_at=at(clock, DAY))
+    path = f"{BASE}/ci/api_keys/k/rotate"
+    for body in (
+        {"retain_period_minutes": 5},
+        {"retain_period_minutes": 5, "expires_at": at(clock, 90 * DAY + 1)},
+        {"retain_period_minutes": 5, "expires_at": at(clock, 0)},
+    ):
+        resp = await capped.put(path, json=body, headers=bearer(admin_token))
+        assert resp.status == 422, (body, await resp.text())
+    assert await whoami(capped, old["key"]) == 200
+    described = await capped.get(f"{BASE}/ci/api_keys/k", headers=bearer(admin_token))
+    assert (await described.json())["expires_at"] == at(clock, DAY)
+    audit = await capped.get(
+        "/api/v1/audit", params={"action": "api_key.rotated"}, headers=bearer(admin_token)
+    )
+    assert (await audit.json())["items"] == []
+    body = {"retain_period_minutes": 5, "expires_at": at(clock, 30 * DAY)}
+    resp = await capped.put(path, json=body, headers=bearer(admin_token))
+    assert resp.status == 200, await resp.text()
+    new = await resp.json()
+    assert new["expires_at"] == at(clock, 30 * DAY)
+    assert await whoami(capped, new["key"]) == 200 and await whoami(capped, old["key"]) == 200
+    clock.advance(5 * 60)
+    assert await whoami(capped, old["key"]) == 401 and await whoami(capped, new["key"]) == 200

@@ -51,7 +51,10 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
         sub,
         "create",
         help="create a service account and an API key for it",
-        example="zenml service-account create --name ci-bot --description 'nightly CI'",
+        example=[
+            "zenml service-account create --name ci-bot --description 'nightly CI'",
+            "zenml service-account create --name ci-bot --expires-in 90d",
+        ],
     )
     create.add_argument(
         "name_arg", nargs="?", metavar="NAME", help="the account's name (same as --name)"
@@ -61,6 +64,7 @@ def register(commands: argparse._SubParsersAction[Any]) -> None:
     create.add_argument(
         "--no-api-key", action="store_true", help=f"don't create the {DEFAULT_KEY_NAME!r} key"
     )
+    api_keys.add_expires_in(create)
     add_output_option(create)
     create.set_defaults(handler=run_create)
 
@@ -130,7 +134,7 @@ def run_create(rt: Runtime, args: argparse.Namespace) -> int:
     if args.description is not None:
         body["description"] = args.description
     account = client.post(SERVICE_ACCOUNTS, body)
-    key = None if args.no_api_key else _create_default_key(client, account)
+    key = None if args.no_api_key else _create_default_key(rt, client, account, args)
     if args.output == "json":
         rt.out(to_json({"service_account": account, "api_key": key}))
         return 0
@@ -142,14 +146,19 @@ def run_create(rt: Runtime, args: argparse.Namespace) -> int:
     return 0
 
 
-def _create_default_key(client: Client, account: dict[str, Any]) -> dict[str, Any]:
+def _create_default_key(
+    rt: Runtime, client: Client, account: dict[str, Any], args: argparse.Namespace
+) -> dict[str, Any]:
     name = str(account["name"])
+    body = {"name": DEFAULT_KEY_NAME, **api_keys.expires_at(rt, args)}
     try:
-        key: dict[str, Any] = client.post(api_keys.keys_path(name), {"name": DEFAULT_KEY_NAME})
+        key: dict[str, Any] = client.post(api_keys.keys_path(name), body)
     except CLIError as error:
+        # A server with a maximum key lifetime refuses a key without an expiry.
+        expiry = " --expires-in DURATION" if "expire" in error.message else ""
         raise CLIError(
             f"created service account {name!r}, but not its API key ({error.message}); "
-            f"run `zenml service-account api-key {name} create {DEFAULT_KEY_NAME}`"
+            f"run `zenml service-account api-key {name} create {DEFAULT_KEY_NAME}{expiry}`"
         ) from None
     return key
 

@@ -22,6 +22,7 @@ from zenml_server.http.pages.service_accounts import (
     admin_form,
     expires_at,
     issued_flash,
+    max_key_days,
     redirect,
     service,
 )
@@ -46,8 +47,11 @@ def _confirm(
     back: str,
     fields: dict[str, str] | None = None,
     retain: bool = False,
+    expires_in_days: str | None = None,
 ) -> web.Response:
-    """The page that asks before a destructive action; its form posts back confirmed."""
+    """The page that asks before a destructive action; its form posts back confirmed. With
+    ``retain`` (a rotation) it asks for the retain period and the new key's expiry, the
+    latter filled in with ``expires_in_days`` as the first form gave it."""
     context = {
         "user": user,
         "title": title,
@@ -58,6 +62,8 @@ def _confirm(
         "fields": fields or {},
         "retain": retain,
         "max_retain": MAX_RETAIN_MINUTES,
+        "expires_in_days": expires_in_days or "",
+        "max_key_days": max_key_days(request),
     }
     return render(request, "confirm.html", context)
 
@@ -69,11 +75,11 @@ async def create_account(request: web.Request) -> web.Response:
     key_name = fields.get("key_name", DEFAULT_KEY_NAME).strip()
     accounts = service(request)
     try:
-        if key_name:
-            check_name(key_name)  # before the account exists: both or neither
-        expiry = expires_at(request, fields)
+        expiry = None
         if key_name:
             # Before the account exists: both or neither.
+            check_name(key_name)
+            expiry = expires_at(request, fields)
             max_days = request.app[SETTINGS].api_key_max_lifetime_days
             check_expiry(expiry, request.app[CLOCK].now(), max_days)
         account = await accounts.create_account(name, fields.get("description", ""))
@@ -104,6 +110,8 @@ async def create_key(request: web.Request) -> web.Response:
 
 
 async def rotate_key(request: web.Request) -> web.Response:
+    """Rotate with the retain period and expiry of the form; with 0 minutes, ask first and
+    carry the expiry through the confirmation. A bad value changes nothing."""
     user, fields = await admin_form(request)
     account, key = request.match_info["account"], request.match_info["key"]
     back = account_url(account)
@@ -113,6 +121,10 @@ async def rotate_key(request: web.Request) -> web.Response:
     except InvalidInput:
         error = "The retain period must be a whole number of minutes."
         raise redirect(request, back, error=error) from None
+    try:
+        expiry = expires_at(request, fields)
+    except InvalidInput as exc:
+        raise redirect(request, back, error=exc.message) from None
     if retain == 0 and not _confirmed(fields):
         try:
             found = await service(request).find_key(account, key)
@@ -132,9 +144,12 @@ async def rotate_key(request: web.Request) -> web.Response:
             button="Rotate",
             back=back,
             retain=True,
+            expires_in_days=fields.get("expires_in_days", "").strip(),
         )
     try:
-        issued = await service(request).rotate_key(account, key, retain_period_minutes=retain)
+        issued = await service(request).rotate_key(
+            account, key, retain_period_minutes=retain, expires_at=expiry
+        )
     except _FAILURES as exc:
         raise redirect(request, back, error=exc.message) from None
     kept = (

@@ -18,7 +18,7 @@ from aiohttp import web
 from zenml_server.domain.errors import InvalidInput, NotFound
 from zenml_server.domain.models import ApiKey, ServiceAccount, User
 from zenml_server.http.errors import ForbiddenError
-from zenml_server.http.forms import read_form, whole_number
+from zenml_server.http.forms import read_form
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS
 from zenml_server.http.pages.flash import clear_flash, read_flash, set_flash
 from zenml_server.http.pages.paging import PAGE_SIZE, Pager, page_number
@@ -34,6 +34,7 @@ from zenml_server.services.service_accounts import (
 PAGE = "/service-accounts"
 DEFAULT_KEY_NAME = "default"
 _MAX_KEYS_SHOWN = 200
+MAX_EXPIRY_DAYS = 36_500  # a hundred years: the most a form may ask, maximum set or not
 _STATES = {"all": None, "active": True, "inactive": False}
 
 
@@ -59,19 +60,33 @@ def account_url(account_id: str) -> str:
     return f"{PAGE}/{quote(account_id, safe='')}"
 
 
+def max_key_days(request: web.Request) -> int | None:
+    """The most days a form may give a key, when ZENML_SERVER_API_KEY_MAX_LIFETIME_DAYS
+    is set (the label and ``required`` of every expiry field); None when it is not."""
+    max_days = request.app[SETTINGS].api_key_max_lifetime_days
+    return None if max_days is None else min(max_days, MAX_EXPIRY_DAYS)
+
+
 def expires_at(request: web.Request, fields: dict[str, str]) -> float | None:
-    """The expiry asked for in a form's ``expires_in_days`` (empty: none)."""
+    """The expiry asked for in a form's ``expires_in_days``: empty is none, unless
+    ZENML_SERVER_API_KEY_MAX_LIFETIME_DAYS is set, which also bounds the days."""
+    most = max_key_days(request)
     raw = fields.get("expires_in_days", "").strip()
     if not raw:
+        if most is not None:
+            raise InvalidInput(
+                f"API keys must expire within {most} days: give the number of days until "
+                "the key expires."
+            )
         return None
-    problem = "The expiry must be a whole number of days (1 or more)."
-    try:
-        days = whole_number(raw, "the expiry in days", maximum=36_500)
-    except InvalidInput:
-        raise InvalidInput(problem) from None
-    if days < 1:
-        raise InvalidInput(problem)
-    return float(request.app[CLOCK].now() + days * 86400)
+    if not (raw.isascii() and raw.isdigit()) or not raw.strip("0"):
+        raise InvalidInput("The expiry must be a whole number of days (1 or more).")
+    limit = most or MAX_EXPIRY_DAYS
+    digits = raw.lstrip("0")
+    # Compared as text first: int() of thousands of digits is slow or refused.
+    if len(digits) > len(str(limit)) or int(digits) > limit:
+        raise InvalidInput(f"The expiry must be at most {limit} days.")
+    return float(request.app[CLOCK].now() + int(digits) * 86400)
 
 
 def redirect(request: web.Request, location: str, **flash: Any) -> web.HTTPSeeOther:
@@ -123,7 +138,7 @@ def _shown(request: web.Request, template: str, context: dict[str, Any]) -> web.
         "error": flash.get("error"),
         "issued": flash.get("key"),
         "server_url": request.app[SETTINGS].url or str(request.url.origin()),
-        "max_key_days": request.app[SETTINGS].api_key_max_lifetime_days,
+        "max_key_days": max_key_days(request),
     }
     response = render(request, template, full)
     clear_flash(request, response, PAGE)
