@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import report, suite
+from bench.options import Options
 from bench.wrk import ensure_wrk
 
 
@@ -27,6 +28,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seeded-only", action="store_true", help="only the seeded comparison")
     p.add_argument("--seed-devices", type=int, default=1_000_000)
     p.add_argument("--seed-api-keys", type=int, default=100_000)
+    p.add_argument(
+        "--revoked-tokens", type=int, default=100_000, help="revoked jtis on file (its own row)"
+    )
     p.add_argument("--soak", type=float, metavar="SECONDS", help="also: a soak of this length")
     p.add_argument("--soak-only", action="store_true", help="only the soak (with --soak)")
     p.add_argument("--rate-limit-scale", default="100000", help="ZENML_SERVER_RATE_LIMIT_SCALE")
@@ -47,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     printed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="zenml-bench-") as tmp:
-        opts = suite.Options(
+        opts = Options(
             seconds=args.seconds or (2.0 if args.quick else 4.0),
             rounds=args.rounds or (1 if args.quick else 3),
             warm=not args.quick,
@@ -56,6 +60,7 @@ def main(argv: list[str] | None = None) -> int:
             only=tuple(args.only),
             seed_devices=args.seed_devices,
             seed_api_keys=args.seed_api_keys,
+            revoked_tokens=args.revoked_tokens,
         )
         for engine in [] if args.soak_only else engines:
             results = [] if args.seeded_only else [suite.run_engine(engine, opts)]

@@ -38,14 +38,14 @@ def _counts(row: Row) -> str:
 
 def table(title: str, rows: list[Row]) -> str:
     header = (
-        f"{'scenario':<36} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} "
+        f"{'scenario':<40} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU ms/req':>10} "
         f"{'peak RSS':>8} | {'baseline':<20} {'req/s':>8} {'p99 ms':>7} {'CPU ms':>7} {'ratio':>6}"
     )
     lines = [title, header, "-" * len(header)]
     for row in rows:
         o, b = row.ours, row.baseline
         lines.append(
-            f"{row.scenario:<36} {_num(o.median('rps'), 0):>8} {_num(o.median('p50_ms'), 2):>7} "
+            f"{row.scenario:<40} {_num(o.median('rps'), 0):>8} {_num(o.median('p50_ms'), 2):>7} "
             f"{_num(o.median('p99_ms'), 2):>7} {_num(o.median('cpu_ms'), 3):>10} "
             f"{_num(o.peak_rss_mb):>8} | {(b.label if b else ''):<20} "
             f"{_num(b.median('rps') if b else None, 0):>8} "

@@ -64,6 +64,11 @@ class Row:
     baseline: Side | None = None
     targets: tuple[Target, ...] = ()
     notes: list[str] = field(default_factory=list)
+    # Other figures a target may check (e.g. how many revoked jtis the server holds).
+    figures: dict[str, float] = field(default_factory=dict)
+    # False for a server on a database of its own making (the revoked set): its peak RSS is
+    # in its notes, not in the engine's "peak RSS under load".
+    rss_in_summary: bool = True
 
     @property
     def ratio(self) -> float | None:
@@ -77,7 +82,9 @@ class Row:
             return self.ratio
         if name == "p99_ms":
             return self.ours.median("p99_ms")
-        return self.ours.median("rps")
+        if name == "rps":
+            return self.ours.median("rps")
+        return self.figures.get(name)
 
     def verdicts(self) -> list[tuple[str, bool | None]]:
         return [(t.what, t.met(self.metric(t.metric))) for t in self.targets]
@@ -90,6 +97,7 @@ class Row:
             "ratio": self.ratio,
             "targets": [{"target": what, "met": met} for what, met in self.verdicts()],
             "notes": self.notes,
+            "figures": self.figures,
         }
 
 

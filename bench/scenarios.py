@@ -87,7 +87,7 @@ class Target:
     """A check on a result row: ``what`` is shown in the report."""
 
     what: str
-    metric: str  # ratio | p99_ms | rps
+    metric: str  # ratio | p99_ms | rps | a name in Row.figures
     limit: float
     at_least: bool = True
 
@@ -131,8 +131,12 @@ def _poll(fx: Fixtures, pending: tuple[str, ...]) -> RequestSpec:
     return _post("/api/v1/login", pending)
 
 
+def current_user(token: str) -> RequestSpec:
+    return _get(CURRENT_USER, token)
+
+
 def _current_user(attr: str) -> SpecFn:
-    return lambda fx, _: _get(CURRENT_USER, getattr(fx, attr))
+    return lambda fx, _: current_user(getattr(fx, attr))
 
 
 GET_TARGETS = (

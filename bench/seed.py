@@ -1,13 +1,16 @@
-"""Seed a migrated database with many devices and API keys, directly through SQL.
+"""Seed a migrated database with many devices, API keys and revoked tokens, through SQL.
 
     python -m bench.seed DATABASE_URL [--devices 1000000] [--api-keys 100000]
+                                      [--revoked-tokens 0]
 
 Rows follow zenml_server/storage/migrations/*.sql. Devices belong to the oldest user (start
 the server once first so that the admin exists): 90 % active, 5 % locked, 5 % pending with
 codes valid for a day (nothing the housekeeping sweep would delete). API keys are spread over
 service accounts, 100 keys each. Every digest is the SHA-256 hex of a random string, so no
-seeded credential can be used. PostgreSQL rows go in with COPY, SQLite rows with executemany,
-each in batches inside one transaction.
+seeded credential can be used. Revoked tokens are random ``jti``s (as the server makes them)
+expiring a day or two from now: a server loads them into its in-memory set only at start,
+so start it after seeding them. PostgreSQL rows go in with COPY, SQLite rows with
+executemany, each in batches inside one transaction.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ KEY_COLUMNS = (
     "previous_expires", "generation", "retain_period_minutes", "active", "created", "updated",
     "last_login", "last_rotated",
 )  # fmt: skip
+REVOKED_COLUMNS = ("jti", "expires")
 Row = tuple[Any, ...]
 
 
@@ -80,6 +84,13 @@ def key_rows(count: int, accounts: list[Row], now: float) -> Iterator[Row]:
         )  # fmt: skip
 
 
+def revoked_token_rows(count: int, now: float) -> Iterator[Row]:
+    """Unexpired revocations: none expires within a day, so no housekeeping round prunes one
+    during a benchmark."""
+    for i in range(count):
+        yield uuid.uuid4().hex, float(int(now) + 86400 + i % 86400)
+
+
 def batches(rows: Iterator[Row], size: int = BATCH) -> Iterator[list[Row]]:
     batch: list[Row] = []
     for row in rows:
@@ -96,8 +107,10 @@ def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"  # noqa: S608
 
 
-def seed_sqlite(path: str, devices: int, api_keys: int) -> None:
-    now = time.time()
+def seed_sqlite(
+    path: str, devices: int, api_keys: int, *, revoked_tokens: int = 0, now: float | None = None
+) -> None:
+    now = time.time() if now is None else now
     conn = sqlite3.connect(path, timeout=30)
     try:
         conn.execute("PRAGMA busy_timeout = 30000")
@@ -107,39 +120,47 @@ def seed_sqlite(path: str, devices: int, api_keys: int) -> None:
         accounts = account_rows(-(-api_keys // KEYS_PER_ACCOUNT), now)
         with conn:
             user_id = owner
-            if user_id is None:
+            if user_id is None and devices:
                 row = _seed_user_row(now)
                 conn.execute(_insert_sql("users", _USER_COLUMNS), row)
                 user_id = row[0]
-            for batch in batches(device_rows(devices, user_id, now)):
+            for batch in batches(device_rows(devices, str(user_id), now)):
                 conn.executemany(_insert_sql("devices", DEVICE_COLUMNS), batch)
             conn.executemany(_insert_sql("service_accounts", ACCOUNT_COLUMNS), accounts)
             for batch in batches(key_rows(api_keys, accounts, now)):
                 conn.executemany(_insert_sql("api_keys", KEY_COLUMNS), batch)
+            for batch in batches(revoked_token_rows(revoked_tokens, now)):
+                conn.executemany(_insert_sql("revoked_tokens", REVOKED_COLUMNS), batch)
         conn.execute("ANALYZE")
     finally:
         conn.close()
 
 
-async def seed_postgres(url: str, devices: int, api_keys: int) -> None:
-    now = time.time()
+async def seed_postgres(
+    url: str, devices: int, api_keys: int, *, revoked_tokens: int = 0, now: float | None = None
+) -> None:
+    now = time.time() if now is None else now
     conn = await asyncpg.connect(url)
     try:
         owner = _owner(await conn.fetchrow("SELECT id FROM users ORDER BY created LIMIT 1"))
         accounts = account_rows(-(-api_keys // KEYS_PER_ACCOUNT), now)
         async with conn.transaction():
             user_id = owner
-            if user_id is None:
+            if user_id is None and devices:
                 row = _seed_user_row(now)
                 await conn.copy_records_to_table("users", records=[row], columns=_USER_COLUMNS)
                 user_id = row[0]
-            for batch in batches(device_rows(devices, user_id, now)):
+            for batch in batches(device_rows(devices, str(user_id), now)):
                 await conn.copy_records_to_table("devices", records=batch, columns=DEVICE_COLUMNS)
             await conn.copy_records_to_table(
                 "service_accounts", records=accounts, columns=ACCOUNT_COLUMNS
             )
             for batch in batches(key_rows(api_keys, accounts, now)):
                 await conn.copy_records_to_table("api_keys", records=batch, columns=KEY_COLUMNS)
+            for batch in batches(revoked_token_rows(revoked_tokens, now)):
+                await conn.copy_records_to_table(
+                    "revoked_tokens", records=batch, columns=REVOKED_COLUMNS
+                )
         await conn.execute("ANALYZE")
     finally:
         await conn.close()
@@ -156,29 +177,36 @@ def _owner(row: Any) -> str | None:
     return None if row is None else str(row[0])
 
 
-def seed(database_url: str, devices: int, api_keys: int) -> float:
+def seed(database_url: str, devices: int, api_keys: int, revoked_tokens: int = 0) -> float:
     """Seed ``database_url`` (already migrated); return the seconds it took."""
     started = time.perf_counter()
     if database_url.startswith("sqlite:///"):
-        seed_sqlite(database_url[len("sqlite:///") :], devices, api_keys)
+        path = database_url[len("sqlite:///") :]
+        seed_sqlite(path, devices, api_keys, revoked_tokens=revoked_tokens)
     else:
-        asyncio.run(seed_postgres(database_url, devices, api_keys))
+        asyncio.run(seed_postgres(database_url, devices, api_keys, revoked_tokens=revoked_tokens))
     return time.perf_counter() - started
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Seed devices and API keys through SQL.")
+    parser = argparse.ArgumentParser(
+        description="Seed devices, API keys and revoked tokens through SQL."
+    )
     parser.add_argument("database_url", help="sqlite:////abs/path.sqlite or postgresql://...")
     parser.add_argument("--devices", type=int, default=1_000_000)
     parser.add_argument("--api-keys", type=int, default=100_000)
+    parser.add_argument("--revoked-tokens", type=int, default=0, help="unexpired revoked jtis")
     parser.add_argument("--migrate", action="store_true", help="apply migrations first")
     args = parser.parse_args()
     if args.migrate:
         from bench.servers import migrate
 
         migrate(args.database_url)
-    took = seed(args.database_url, args.devices, args.api_keys)
-    print(f"seeded {args.devices} devices and {args.api_keys} API keys in {took:.1f} s")
+    took = seed(args.database_url, args.devices, args.api_keys, args.revoked_tokens)
+    print(
+        f"seeded {args.devices} devices, {args.api_keys} API keys and {args.revoked_tokens} "
+        f"revoked tokens in {took:.1f} s"
+    )
 
 
 if __name__ == "__main__":

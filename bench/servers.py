@@ -56,6 +56,17 @@ class Server:
                 found[key] = int(value.split()[0]) / 1024
         return found
 
+    def metrics(self) -> dict[str, float]:
+        """GET /metrics, as ``{'name{labels}': value}`` (our server only)."""
+        with urllib.request.urlopen(self.url + "/metrics", timeout=10) as r:  # noqa: S310
+            text = r.read().decode()
+        samples: dict[str, float] = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, _, value = line.rpartition(" ")
+                samples[name] = float(value)
+        return samples
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

@@ -1,4 +1,5 @@
-"""The benchmark on one engine: every scenario, the flood, whole device flows, start-up."""
+"""The benchmark on one engine: every scenario, the floods, whole device flows, the revoked
+set, start-up."""
 
 from __future__ import annotations
 
@@ -10,30 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import flows, scenarios, seed, wrk
+from bench import floods, flows, revoked_set, scenarios, seed, wrk
+from bench.options import Options
 from bench.reference import prepare_database
 from bench.runner import Load, Row, Side, run_pair
 from bench.scenarios import Fixtures, Scenario, Target
 from bench.servers import Server, database, running, start_ours, start_reference
-
-
-@dataclass(frozen=True)
-class Options:
-    seconds: float
-    rounds: int
-    warm: bool
-    work_dir: Path
-    rate_limit_scale: str = "1000"
-    only: tuple[str, ...] = ()
-    seed_devices: int = 1_000_000
-    seed_api_keys: int = 100_000
-
-    def settings(self) -> dict[str, str]:
-        return {
-            "rate_limit_scale": self.rate_limit_scale,
-            "device_auth_polling_interval": "1",
-            "device_auth_timeout": "3600",
-        }
 
 
 @dataclass
@@ -58,7 +41,11 @@ class EngineResult:
             return ""
         startup = statistics.median(self.startup_s)
         idle = statistics.median(self.idle_rss_mb)
-        peaks = [r.ours.peak_rss_mb for r in self.rows if r.ours.peak_rss_mb is not None]
+        peaks = [
+            r.ours.peak_rss_mb
+            for r in self.rows
+            if r.ours.peak_rss_mb is not None and r.rss_in_summary
+        ]
         peak = max(peaks, default=0.0)
 
         def verdict(ok: bool) -> str:
@@ -83,10 +70,6 @@ def _start(db_url: str, opts: Options, result: EngineResult, *, first: bool = Fa
     return server
 
 
-def _selected(opts: Options, name: str) -> bool:
-    return not opts.only or any(part in name for part in opts.only)
-
-
 def run_scenario(
     sc: Scenario, db_url: str, fx: Fixtures, ref_db: Path, opts: Options, result: EngineResult
 ) -> Row:
@@ -104,43 +87,6 @@ def run_scenario(
             warm=opts.warm,
         )
     return Row(sc.name, mine, base, sc.targets)
-
-
-def run_flood(db_url: str, fx: Fixtures, opts: Options, result: EngineResult) -> Row:
-    """current-user alone, then while password logins flood the same process."""
-    get = scenarios.by_name("current-user device token").ours(fx, ())
-    password = scenarios._password_login(fx, ())
-    alone, during = Side("current-user alone"), Side("during flood")
-    logins: list[float] = []
-    with running(_start(db_url, opts, result)) as ours:
-        load = Load(opts.seconds, 25, 1)
-        for _ in range(opts.rounds):
-            before = ours.cpu_seconds()
-            solo = wrk.run(ours.url, get, connections=25, threads=1, seconds=opts.seconds)
-            alone.add(solo, ours.cpu_seconds() - before)
-            before = ours.cpu_seconds()
-            flood = wrk.WrkRun(ours.url, password, connections=25, threads=1, seconds=load.seconds)
-            gets = wrk.run(ours.url, get, connections=25, threads=1, seconds=opts.seconds)
-            flooded = flood.result()
-            during.add(
-                gets,
-                (ours.cpu_seconds() - before)
-                * gets.requests
-                / max(1, gets.requests + flooded.requests),
-            )
-            logins.append(flooded.rps)
-            time.sleep(2)  # aiohttp finishes the logins wrk gave up on: let them drain
-        during.peak_rss_mb = ours.memory_mb().get("VmHWM")
-    row = Row(
-        "current-user during password flood",
-        during,
-        alone,
-        (Target("GETs keep >= 0.5 of their throughput", "ratio", 0.5),),
-    )
-    row.notes.append(
-        f"password logins/s during the flood: {statistics.median(logins):.0f} (25 conns each)"
-    )
-    return row
 
 
 def run_device_flows(
@@ -182,16 +128,24 @@ def run_engine(engine: str, opts: Options) -> EngineResult:
         ref_db = opts.work_dir / f"reference-{engine}.sqlite"
         prepare_database(str(ref_db), fx.reference_token)
         for sc in scenarios.SCENARIOS:
-            if _selected(opts, sc.name):
+            if opts.selected(sc.name):
                 _progress(engine, sc.name)
                 result.rows.append(run_scenario(sc, db_url, fx, ref_db, opts, result))
-        if _selected(opts, "flood"):
+        if opts.selected("current-user during password flood"):
             _progress(engine, "password flood")
-            result.rows.append(run_flood(db_url, fx, opts, result))
+            with running(_start(db_url, opts, result)) as ours:
+                result.rows.append(floods.password_flood(ours, fx, opts))
+        if opts.selected("current-user during failed-login flood"):
+            _progress(engine, "failed-login flood")
+            with running(_start(db_url, opts, result)) as ours:
+                result.rows.append(floods.failed_flood(ours, db_url, fx, opts))
         for concurrency in (1, 20):
-            if _selected(opts, "flows"):
+            if opts.selected("flows"):
                 _progress(engine, f"device flows x{concurrency}")
                 result.rows.append(run_device_flows(db_url, fx, opts, result, concurrency))
+    if any(opts.selected(name) for name in revoked_set.names(opts.revoked_tokens)):
+        _progress(engine, f"{opts.revoked_tokens} revoked tokens vs none")
+        result.rows += revoked_set.run(engine, opts)
     return result
 
 
@@ -209,7 +163,7 @@ def run_seeded(engine: str, opts: Options) -> EngineResult:
         fx_empty = asyncio.run(scenarios.prepare(empty.url))
         fx_seeded = asyncio.run(scenarios.prepare(seeded.url))
         for name in scenarios.SEEDED:
-            if not _selected(opts, name):
+            if not opts.selected(name):
                 continue
             _progress(engine, f"seeded: {name}")
             sc = scenarios.by_name(name)

@@ -86,7 +86,12 @@ async def serving_app(database_url: str, **overrides: object) -> AsyncIterator[s
     """The real app in this event loop on a free 127.0.0.1 port; yields its base URL."""
     port = free_port()
     settings = make_settings(database_url=database_url, **overrides)
-    runner = Runner(create_app(settings), access_log=None)
+    runner = Runner(
+        create_app(settings),
+        head_timeout=settings.request_header_timeout_seconds,
+        keepalive_timeout=settings.keepalive_timeout_seconds,
+        access_log=None,
+    )
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     try:

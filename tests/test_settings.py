@@ -52,6 +52,9 @@ def test_values_are_parsed_by_type() -> None:
         ("ZENML_SERVER_TRUSTED_PROXIES", "not-an-ip"),
         ("ZENML_SERVER_JWT_SECRET_KEY", "short"),
         ("ZENML_SERVER_LOG_LEVEL", "LOUD"),
+        ("ZENML_SERVER_REQUEST_HEADER_TIMEOUT_SECONDS", "0"),
+        ("ZENML_SERVER_REQUEST_HEADER_TIMEOUT_SECONDS", "soon"),
+        ("ZENML_SERVER_KEEPALIVE_TIMEOUT_SECONDS", "-1"),
         ("ZENML_SERVER_DEVICE_EXPIRATON_MINUTES", "5"),
     ],
 )

@@ -69,7 +69,9 @@ class Settings:
     max_failed_device_auth_attempts: int = 3
     trusted_proxies: tuple[Network, ...] = ()
     max_request_size: int = 65536
+    request_header_timeout_seconds: float = 10.0
     request_body_timeout_seconds: float = 15.0
+    keepalive_timeout_seconds: float = 75.0
     database_pool_size: int = 10
     revocation_cache_ttl_seconds: float = 5.0
     rate_limit_scale: float = 1.0
@@ -331,7 +333,9 @@ SPECS: dict[str, Callable[[str], Any]] = {
     "max_failed_device_auth_attempts": _positive_int,
     "trusted_proxies": _networks,
     "max_request_size": _positive_int,
+    "request_header_timeout_seconds": _positive_float,
     "request_body_timeout_seconds": _positive_float,
+    "keepalive_timeout_seconds": _positive_float,
     "database_pool_size": _positive_int,
     "revocation_cache_ttl_seconds": _positive_float,
     "rate_limit_scale": _positive_float,

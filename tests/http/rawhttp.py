@@ -54,3 +54,11 @@ async def exchange(port: int, data: bytes) -> RawResponse:
     finally:
         writer.close()
     return parse(raw)
+
+
+async def read_response(reader: asyncio.StreamReader) -> RawResponse:
+    """One response with a Content-Length body, leaving the connection open."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    resp = parse(head)
+    body = await reader.readexactly(int(resp.headers["content-length"]))
+    return RawResponse(resp.status, resp.headers, body)

@@ -131,3 +131,12 @@ async def test_rate_limits_show_how_many_keys_they_hold(client: Any) -> None:
         "user_code_per_address",
         "user_code_per_user",
     } <= set(limits), limits
+
+
+async def test_revoked_tokens_held_in_memory_are_shown(client: Any, admin_token: str) -> None:
+    """The gauge of revoked, unexpired jtis this process holds: 0, then 1 after a revocation
+    (the benchmark checks it to know the server really loaded its seeded revocations)."""
+    assert _value(await _metrics(client), "zenml_server_revoked_tokens") == 0
+    resp = await client.post("/api/v1/revoke", data={"token": admin_token})
+    assert resp.status == 200
+    assert _value(await _metrics(client), "zenml_server_revoked_tokens") == 1

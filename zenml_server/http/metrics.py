@@ -209,6 +209,12 @@ async def metrics(request: web.Request) -> web.Response:
     text.metric(name, "gauge", "Keys (addresses, names) each rate limit holds, up to its bound.")
     for limit, keys in services.wiring.rate_limits.key_counts().items():
         text.sample(name, keys, limit=limit)
+    text.metric(
+        "zenml_server_revoked_tokens",
+        "gauge",
+        "Revoked token ids (jti) not yet expired, held in memory here.",
+    )
+    text.sample("zenml_server_revoked_tokens", services.token_revocation.held)
     text.metric("zenml_server_uptime_seconds", "gauge", "Seconds since this process started.")
     text.sample("zenml_server_uptime_seconds", round(time.time() - counters.started))
     text.metric("zenml_server_info", "gauge", "The server's version and database engine.")

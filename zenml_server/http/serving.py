@@ -8,7 +8,8 @@ a request.
 - On SIGTERM (or SIGINT) it stops accepting: every connection already queued on the socket is
   accepted and served, then the socket is shut, so a load balancer's next connection is
   refused (and tried on another replica) instead of reset after its request was sent. In-flight
-  requests finish; the exit code is 0.
+  requests finish, those whose body is still arriving included (``http/protocol.py``); the
+  exit code is 0.
 """
 
 from __future__ import annotations
@@ -56,9 +57,16 @@ async def serve(settings: Settings, sock: socket.socket, on_ready: OnReady) -> N
             return
         app = create_app(settings)
         app.on_startup.append(on_ready)
-        # Runner: requests aiohttp's parser refuses are answered without echoing them.
+        # Runner: a request head has a deadline and an idle connection a shorter life than
+        # aiohttp's default, requests aiohttp's parser refuses are answered without echoing
+        # them, and a request in flight at SIGTERM gets its body.
         runner = Runner(
-            app, handle_signals=False, access_log=ACCESS_LOG, access_log_class=AccessLogger
+            app,
+            head_timeout=settings.request_header_timeout_seconds,
+            keepalive_timeout=settings.keepalive_timeout_seconds,
+            handle_signals=False,
+            access_log=ACCESS_LOG,
+            access_log_class=AccessLogger,
         )
         await runner.setup()
         try:
@@ -111,7 +119,13 @@ async def _wait_for_database(settings: Settings, sock: socket.socket, stop: asyn
         if await _answers(db):
             return True
         log.info("waiting for the database (GET /ready answers 503 until it answers)")
-        runner = web.AppRunner(create_standby_app(), handle_signals=False, access_log=None)
+        runner = Runner(
+            create_standby_app(),
+            head_timeout=settings.request_header_timeout_seconds,
+            keepalive_timeout=settings.keepalive_timeout_seconds,
+            handle_signals=False,
+            access_log=None,
+        )
         await runner.setup()
         try:
             await web.SockSite(runner, sock.dup()).start()

@@ -80,6 +80,11 @@ class TokenRevocation:
         wiring.revocations.watch(revoked.on_change, revoked.load)
         wiring.housekeeping.register("revoked_tokens", revoked.prune)
 
+    @property
+    def held(self) -> int:
+        """How many revoked, unexpired ``jti``s this process holds in memory (/metrics)."""
+        return len(self._revoked)
+
     async def revoke(self, token: str, *, caller: Principal | None) -> str | None:
         """Revoke ``token``; return what was revoked (``device`` or ``token``), or None when
         nothing was: unknown, expired, already revoked, an API key itself, or (RFC 7009
