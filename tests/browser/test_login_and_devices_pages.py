@@ -217,3 +217,31 @@ async def _login_request(base: str, hostname: str) -> tuple[str, str]:
         ).json()
     link: str = auth["verification_uri_complete"]
     return link.split("device_id=")[1].split("&")[0], link
+
+
+async def test_device_approved_here_is_marked(page: Any, server_url: str) -> None:
+    """A device approved in this browser is marked "approved in this browser" on /devices and
+    on its own page; one approved elsewhere is not; the cookie is HttpOnly and Lax."""
+    elsewhere, _ = await _connected_device(server_url, "build-box-9")
+    here, link = await _login_request(server_url, "this-laptop")
+    await _log_in(page, server_url)
+    await page.goto(link)
+    await page.click("button[value=authorize]")
+    await page.wait_for_selector("text=Device authorized")
+    await page.goto(f"{server_url}/devices")
+    row = page.locator(f"#device-{here}")
+    mark = row.locator(".here")
+    assert (await mark.text_content()).strip() == "approved in this browser"
+    assert await mark.is_visible()
+    assert await mark.evaluate("e => e.scrollWidth <= e.clientWidth")  # not cut off
+    assert "same IP as you" in await row.text_content()
+    assert "in this browser" not in await page.locator(f"#device-{elsewhere}").text_content()
+    await shoot(page, "devices-approved-here")
+    cookies = {c["name"]: c for c in await page.context.cookies()}
+    assert cookies["zenml_approved_here"]["httpOnly"]
+    assert cookies["zenml_approved_here"]["sameSite"] == "Lax"
+    assert "zenml_approved_here" not in await page.evaluate("document.cookie")
+    await row.get_by_role("link", name="Lock").click()
+    await page.wait_for_url(f"{server_url}/devices/{here}/lock")
+    assert "You approved this device in this browser" in await page.text_content("main")
+    await shoot(page, "device-confirm-lock-approved-here")

@@ -105,6 +105,34 @@ async def test_database_pool_loops_and_revocations_are_shown(
     assert ("zenml_server_listen_connected " in text) == (engine == "postgresql")
 
 
+async def test_rate_limits_show_how_many_keys_they_hold(client: Any) -> None:
+    """Each rate limit, by name, with the number of keys (addresses, names) it holds."""
+    await start(client)
+    bad = {"username": "nobody", "password": "wrong-password"}
+    assert (await client.post("/api/v1/login", data=bad)).status == 400
+    text = await _metrics(client)
+    keys = "zenml_server_rate_limit_keys"
+    assert _value(text, f'{keys}{{limit="device_authorization_per_address"}}') == 1
+    assert _value(text, f'{keys}{{limit="password_login_per_address"}}') == 1
+    assert _value(text, f'{keys}{{limit="api_key_login_per_address"}}') == 0
+    limits = re.findall(rf'^{keys}{{limit="([a-z_]+)"}}', text, re.MULTILINE)
+    assert len(limits) == len(set(limits)), limits
+    assert {
+        "api_key_login_per_address",
+        "device_authorization_per_address",
+        "device_cancel_per_address",
+        "password_change_per_user",
+        "password_login_per_address",
+        "password_login_per_name",
+        "password_login_per_name_and_address",
+        "sso_per_address",
+        "token_exchange_per_address",
+        "unknown_device_code_per_address",
+        "user_code_per_address",
+        "user_code_per_user",
+    } <= set(limits), limits
+
+
 async def test_revoked_tokens_held_in_memory_are_shown(client: Any, admin_token: str) -> None:
     """The gauge of revoked, unexpired jtis this process holds: 0, then 1 after a revocation
     (the benchmark checks it to know the server really loaded its seeded revocations)."""

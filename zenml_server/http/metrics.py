@@ -182,6 +182,10 @@ async def metrics(request: web.Request) -> web.Response:
         text.sample("zenml_server_listen_connected", int(revocations.listening))
     text.metric("zenml_server_credential_cache_entries", "gauge", "Credential states cached here.")
     text.sample("zenml_server_credential_cache_entries", len(revocations.cache))
+    name = "zenml_server_rate_limit_keys"
+    text.metric(name, "gauge", "Keys (addresses, names) each rate limit holds, up to its bound.")
+    for limit, keys in services.wiring.rate_limits.key_counts().items():
+        text.sample(name, keys, limit=limit)
     text.metric(
         "zenml_server_revoked_tokens",
         "gauge",

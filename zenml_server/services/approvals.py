@@ -79,11 +79,14 @@ class Approvals:
         self._clock = clock = wiring.clock
         self._settings = wiring.settings
         scale = wiring.settings.rate_limit_scale
-        self._code_per_user = RateLimiter(
-            clock, burst=10, per_minute=10, what="code attempts", scale=scale
+        limits = wiring.rate_limits
+        self._code_per_user = limits.add(
+            "user_code_per_user",
+            RateLimiter(clock, burst=10, per_minute=10, what="code attempts", scale=scale),
         )
-        self._code_per_ip = RateLimiter(
-            clock, burst=20, per_minute=20, what="code attempts", scale=scale
+        self._code_per_ip = limits.add(
+            "user_code_per_address",
+            RateLimiter(clock, burst=20, per_minute=20, what="code attempts", scale=scale),
         )
 
     async def preview(

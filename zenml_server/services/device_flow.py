@@ -116,15 +116,21 @@ class DeviceFlow:
         self._audit = wiring.audit
         self._events = wiring.events
         scale = wiring.settings.rate_limit_scale
-        self._authorize_per_ip = RateLimiter(
-            clock, burst=20, per_minute=20, what="device authorizations", scale=scale
+        limits = wiring.rate_limits
+        self._authorize_per_ip = limits.add(
+            "device_authorization_per_address",
+            RateLimiter(clock, burst=20, per_minute=20, what="device authorizations", scale=scale),
         )
-        self._cancel_per_ip = RateLimiter(
-            clock, burst=20, per_minute=20, what="cancellations", scale=scale
+        self._cancel_per_ip = limits.add(
+            "device_cancel_per_address",
+            RateLimiter(clock, burst=20, per_minute=20, what="cancellations", scale=scale),
         )
         self._max_pending = max(1, int(MAX_PENDING_PER_ADDRESS * scale))
-        self._wrong_device_code_per_ip = RateLimiter(
-            clock, burst=20, per_minute=20, what="polls with unknown device codes", scale=scale
+        self._wrong_device_code_per_ip = limits.add(
+            "unknown_device_code_per_address",
+            RateLimiter(
+                clock, burst=20, per_minute=20, what="polls with unknown device codes", scale=scale
+            ),
         )
         wiring.auth.register_token_kind(TOKEN_KIND, self.verify_token)
         wiring.last_used.register(TOKEN_KIND, self._devices.touch_many)

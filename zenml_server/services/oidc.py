@@ -18,6 +18,7 @@ import base64
 import binascii
 import hmac
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -52,6 +53,10 @@ FAILURE_BACKOFF_SECONDS = 10.0
 MAX_TOKEN_LENGTH = 16_384
 MAX_ISSUER_LENGTH = 512
 _MAX_ISSUERS = 1000
+# RFC 3986 §2: a URI holds unreserved and reserved ASCII characters, and % only as the start
+# of a percent-encoded octet. An issuer outside that can equal no provider's ``iss``, and
+# HTTP clients disagree on what it names (a backslash is a slash to some, not to others).
+_URI_CHARACTERS = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
 
 
 class Fetcher(Protocol):
@@ -79,10 +84,12 @@ class JwtRejected(InvalidCredentials):
 
 
 def check_issuer_url(issuer: str) -> str:
-    """An issuer identifier: https (http only on a loopback host, for tests and development),
-    no query or fragment. Raise InvalidInput otherwise."""
+    """An issuer identifier: an RFC 3986 URL, https (http only on a loopback host, for tests
+    and development), no query or fragment. Raise InvalidInput otherwise."""
     if len(issuer) > MAX_ISSUER_LENGTH:
         raise InvalidInput(f"issuer must be at most {MAX_ISSUER_LENGTH} characters")
+    if not _URI_CHARACTERS.fullmatch(issuer):
+        raise InvalidInput("issuer must be a URL (RFC 3986: ASCII, other characters %-encoded)")
     try:
         parts = urlsplit(issuer)
         host = parts.hostname or ""

@@ -99,3 +99,19 @@ class RateLimiter:
     def _refusal(self, bucket: _Bucket) -> RateLimited:
         retry_after = (1.0 - bucket.tokens) / self._rate
         return RateLimited(f"too many {self._what}; try again later", retry_after)
+
+
+class RateLimits:
+    """Every rate limit of one process, by name: /metrics shows how many keys each holds (a
+    flood shows as limits at their key bound)."""
+
+    def __init__(self) -> None:
+        self._limits: dict[str, RateLimiter] = {}
+
+    def add(self, name: str, limiter: RateLimiter) -> RateLimiter:
+        """Register ``limiter`` as ``name`` (replacing a previous one) and return it."""
+        self._limits[name] = limiter
+        return limiter
+
+    def key_counts(self) -> dict[str, int]:
+        return {name: len(limiter) for name, limiter in sorted(self._limits.items())}

@@ -110,12 +110,15 @@ class ServiceAccounts:
         self._token_lifetime = wiring.settings.jwt_token_expire_minutes * 60
         self._max_key_days = wiring.settings.api_key_max_lifetime_days
         self._audit = wiring.audit
-        self._login_limit = RateLimiter(
-            clock,
-            burst=LOGIN_BURST,
-            per_minute=LOGIN_PER_MINUTE,
-            what="API key login attempts",
-            scale=wiring.settings.rate_limit_scale,
+        self._login_limit = wiring.rate_limits.add(
+            "api_key_login_per_address",
+            RateLimiter(
+                clock,
+                burst=LOGIN_BURST,
+                per_minute=LOGIN_PER_MINUTE,
+                what="API key login attempts",
+                scale=wiring.settings.rate_limit_scale,
+            ),
         )
         # digest -> (key id, generation): facts that never change, so never invalidated.
         self._digests: dict[str, DigestMatch] = {}

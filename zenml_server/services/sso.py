@@ -86,12 +86,15 @@ class SingleSignOn:
         self._oidc = providers
         self._audit = wiring.audit
         self._providers = {p.name: p for p in wiring.settings.sso_providers}
-        self._limit = RateLimiter(
-            clock,
-            burst=20,
-            per_minute=20,
-            what="single sign-on attempts",
-            scale=wiring.settings.rate_limit_scale,
+        self._limit = wiring.rate_limits.add(
+            "sso_per_address",
+            RateLimiter(
+                clock,
+                burst=20,
+                per_minute=20,
+                what="single sign-on attempts",
+                scale=wiring.settings.rate_limit_scale,
+            ),
         )
 
     def providers(self) -> Sequence[SsoProvider]:

@@ -85,12 +85,15 @@ class TokenExchange:
         self._providers = providers
         self._audit = wiring.audit
         self._lifetime = wiring.settings.token_exchange_expire_minutes * 60
-        self._limit = RateLimiter(
-            clock,
-            burst=LOGIN_BURST,
-            per_minute=LOGIN_PER_MINUTE,
-            what="token exchanges",
-            scale=wiring.settings.rate_limit_scale,
+        self._limit = wiring.rate_limits.add(
+            "token_exchange_per_address",
+            RateLimiter(
+                clock,
+                burst=LOGIN_BURST,
+                per_minute=LOGIN_PER_MINUTE,
+                what="token exchanges",
+                scale=wiring.settings.rate_limit_scale,
+            ),
         )
         wiring.auth.register_token_kind(TOKEN_KIND, self._verify_token)
         wiring.housekeeping.register(

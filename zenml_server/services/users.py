@@ -44,10 +44,11 @@ class UserService:
         self._token_lifetime = wiring.settings.jwt_token_expire_minutes * 60
         self._audit = wiring.audit
         scale = wiring.settings.rate_limit_scale
-        self._throttle = LoginThrottle(clock, scale=scale)
+        self._throttle = LoginThrottle(clock, scale=scale, limits=wiring.rate_limits)
         # Guessing the current password through the change form: a few tries per user.
-        self._password_changes = RateLimiter(
-            clock, burst=5, per_minute=5, what="password changes", scale=scale
+        self._password_changes = wiring.rate_limits.add(
+            "password_change_per_user",
+            RateLimiter(clock, burst=5, per_minute=5, what="password changes", scale=scale),
         )
 
     async def bootstrap_admin(self, name: str, password: str | None) -> AdminBootstrap | None:

@@ -10,6 +10,7 @@ from zenml_server.services.auth import Authenticator
 from zenml_server.services.events import Events
 from zenml_server.services.housekeeping import Housekeeping
 from zenml_server.services.last_used import LastUsed
+from zenml_server.services.rate_limit import RateLimits
 from zenml_server.services.revocation import Revocations
 from zenml_server.services.tokens import Tokens
 from zenml_server.settings import Settings
@@ -33,3 +34,5 @@ class Wiring:
     audit: Audit
     # What happened, counted for /metrics (device flows, logins).
     events: Events = field(default_factory=Events)
+    # Every rate limit, for /metrics.
+    rate_limits: RateLimits = field(default_factory=RateLimits)

@@ -16,6 +16,7 @@ from zenml_server.domain.secrets import format_user_code, normalize_user_code
 from zenml_server.http.auth import client_ip
 from zenml_server.http.forms import read_form
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS
+from zenml_server.http.pages.approved_here import remember_approved
 from zenml_server.http.pages.render import render, when
 from zenml_server.http.pages.session import check_csrf, require_user
 from zenml_server.services.approvals import CodeProblem, CodeRefused
@@ -177,7 +178,10 @@ async def verify_submit(request: web.Request) -> web.Response:
     except RateLimited:
         return _too_many(request, user, typed, device_id)
     context = {"user": user, "device": device, "approved": approve, **_lifetimes(request)}
-    return render(request, "device_verify_done.html", context)
+    response = render(request, "device_verify_done.html", context)
+    if approve:
+        remember_approved(request, response, device.id)
+    return response
 
 
 def setup(app: web.Application) -> None:

@@ -18,6 +18,7 @@ from zenml_server.domain.models import Device, DeviceStatus, Principal, Principa
 from zenml_server.http.auth import client_ip
 from zenml_server.http.forms import read_form
 from zenml_server.http.keys import SERVICES
+from zenml_server.http.pages.approved_here import approved_here
 from zenml_server.http.pages.paging import PAGE_SIZE, Pager, page_number
 from zenml_server.http.pages.render import render, when_short
 from zenml_server.http.pages.session import check_csrf, require_user
@@ -36,8 +37,9 @@ def _principal(user: User) -> Principal:
     return Principal(kind=PrincipalKind.USER, id=user.id, name=user.name, is_admin=False)
 
 
-def _view(device: Device, request_ip: str) -> dict[str, Any]:
-    """What a row shows: enough to tell three "vm / Linux" devices apart."""
+def _view(device: Device, request_ip: str, here: tuple[str, ...]) -> dict[str, Any]:
+    """What a row shows: enough to tell three "vm / Linux" devices apart. ``here``: the ids
+    of the devices approved in this browser (only the user's own devices are ever shown)."""
     return {
         "id": device.id,
         "short_id": device.id[:8],
@@ -50,6 +52,7 @@ def _view(device: Device, request_ip: str) -> dict[str, Any]:
         "expires": when_short(device.expires),
         "last_used": when_short(device.last_login),
         "same_ip": bool(device.ip_address) and device.ip_address == request_ip,
+        "approved_here": device.id in here,
         "locked_by": _LOCKED_BY.get(device.locked_by.value) if device.locked_by else None,
     }
 
@@ -63,7 +66,7 @@ async def devices_page(request: web.Request) -> web.Response:
     result = await request.app[SERVICES].devices.list(
         _principal(user), page=page, size=PAGE_SIZE, statuses=VIEWS[view]
     )
-    ip = client_ip(request)
+    ip, here = client_ip(request), approved_here(request)
     done = request.query.get("done")
     also = request.query.get("also", "")
     return render(
@@ -71,7 +74,7 @@ async def devices_page(request: web.Request) -> web.Response:
         "devices.html",
         {
             "user": user,
-            "devices": [_view(d, ip) for d in result.items],
+            "devices": [_view(d, ip, here) for d in result.items],
             "view": view,
             "pager": Pager(page, PAGE_SIZE, result.total, PAGE, {"view": view}),
             "done": _ACTIONS.get(done or ""),
@@ -91,7 +94,8 @@ async def confirm_page(request: web.Request) -> web.Response:
         )
     except NotFound:
         raise web.HTTPNotFound() from None
-    context = {"user": user, "device": _view(device, client_ip(request)), "action": action}
+    shown = _view(device, client_ip(request), approved_here(request))
+    context = {"user": user, "device": shown, "action": action}
     return render(request, "device_confirm.html", context)
 
 

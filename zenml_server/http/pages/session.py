@@ -51,10 +51,14 @@ def cookie_name(request: web.Request, base: str) -> str:
 
 
 def _cookie(request: web.Request, base: str) -> str | None:
+    return read_cookie(request, base, _MAX_COOKIE_LENGTH)
+
+
+def read_cookie(request: web.Request, base: str, max_length: int) -> str | None:
     """This browser's cookie ``base`` under the name this scheme uses, if well formed: we set
     only printable ASCII, and bytes that are not UTF-8 arrive as lone surrogates."""
     value = request.cookies.get(cookie_name(request, base))
-    if not value or len(value) > _MAX_COOKIE_LENGTH:
+    if not value or len(value) > max_length:
         return None
     if not (value.isascii() and value.isprintable()):
         return None
