@@ -22,7 +22,6 @@ from zenml_server.services.approval_rules import (
     check_approving_device,
     is_retry,
 )
-from zenml_server.services.rate_limit import RateLimiter
 from zenml_server.services.wiring import Wiring
 from zenml_server.storage.devices import DeviceStore
 
@@ -76,17 +75,14 @@ class Approvals:
         self._revocations = wiring.revocations
         self._audit = wiring.audit
         self._events = wiring.events
-        self._clock = clock = wiring.clock
+        self._clock = wiring.clock
         self._settings = wiring.settings
-        scale = wiring.settings.rate_limit_scale
         limits = wiring.rate_limits
-        self._code_per_user = limits.add(
-            "user_code_per_user",
-            RateLimiter(clock, burst=10, per_minute=10, what="code attempts", scale=scale),
+        self._code_per_user = limits.new(
+            "user_code_per_user", burst=10, per_minute=10, what="code attempts"
         )
-        self._code_per_ip = limits.add(
-            "user_code_per_address",
-            RateLimiter(clock, burst=20, per_minute=20, what="code attempts", scale=scale),
+        self._code_per_ip = limits.new(
+            "user_code_per_address", burst=20, per_minute=20, what="code attempts"
         )
 
     async def preview(

@@ -42,7 +42,6 @@ from zenml_server.domain.secrets import (
 )
 from zenml_server.services.approval_rules import capped_lifetime
 from zenml_server.services.auth import principal_for
-from zenml_server.services.rate_limit import RateLimiter
 from zenml_server.services.tokens import IssuedToken
 from zenml_server.services.wiring import Wiring
 from zenml_server.storage.db import UniqueViolation
@@ -117,20 +116,21 @@ class DeviceFlow:
         self._events = wiring.events
         scale = wiring.settings.rate_limit_scale
         limits = wiring.rate_limits
-        self._authorize_per_ip = limits.add(
+        self._authorize_per_ip = limits.new(
             "device_authorization_per_address",
-            RateLimiter(clock, burst=20, per_minute=20, what="device authorizations", scale=scale),
+            burst=20,
+            per_minute=20,
+            what="device authorizations",
         )
-        self._cancel_per_ip = limits.add(
-            "device_cancel_per_address",
-            RateLimiter(clock, burst=20, per_minute=20, what="cancellations", scale=scale),
+        self._cancel_per_ip = limits.new(
+            "device_cancel_per_address", burst=20, per_minute=20, what="cancellations"
         )
         self._max_pending = max(1, int(MAX_PENDING_PER_ADDRESS * scale))
-        self._wrong_device_code_per_ip = limits.add(
+        self._wrong_device_code_per_ip = limits.new(
             "unknown_device_code_per_address",
-            RateLimiter(
-                clock, burst=20, per_minute=20, what="polls with unknown device codes", scale=scale
-            ),
+            burst=20,
+            per_minute=20,
+            what="polls with unknown device codes",
         )
         wiring.auth.register_token_kind(TOKEN_KIND, self.verify_token)
         wiring.last_used.register(TOKEN_KIND, self._devices.touch_many)

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zenml_server.domain.clock import Clock
-from zenml_server.services.rate_limit import RateLimiter, RateLimits
+from zenml_server.services.rate_limit import RateLimits
 
 
 @dataclass(frozen=True)
@@ -30,17 +29,13 @@ class LoginAttempt:
 
 
 class LoginThrottle:
-    def __init__(
-        self, clock: Clock, *, scale: float = 1.0, limits: RateLimits | None = None
-    ) -> None:
+    def __init__(self, limits: RateLimits) -> None:
         what = "failed logins"
-        self._pair = RateLimiter(clock, burst=10, per_minute=5, what=what, scale=scale)
-        self._ip = RateLimiter(clock, burst=20, per_minute=20, what=what, scale=scale)
-        self._name = RateLimiter(clock, burst=200, per_minute=60, what=what, scale=scale)
-        if limits is not None:
-            limits.add("password_login_per_name_and_address", self._pair)
-            limits.add("password_login_per_address", self._ip)
-            limits.add("password_login_per_name", self._name)
+        self._pair = limits.new(
+            "password_login_per_name_and_address", burst=10, per_minute=5, what=what
+        )
+        self._ip = limits.new("password_login_per_address", burst=20, per_minute=20, what=what)
+        self._name = limits.new("password_login_per_name", burst=200, per_minute=60, what=what)
 
     def begin(self, name: str, ip: str) -> LoginAttempt:
         """Reserve one failure in each budget that applies; raise RateLimited (reserving

@@ -102,14 +102,21 @@ class RateLimiter:
 
 
 class RateLimits:
-    """Every rate limit of one process, by name: /metrics shows how many keys each holds (a
-    flood shows as limits at their key bound)."""
+    """Every rate limit of one process, by name, on one clock and scale. Services make their
+    limiters here (``new``), so /metrics sees every one of them: how many keys each holds
+    (a flood shows as limits at their key bound)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock, *, scale: float = 1.0) -> None:
+        self._clock = clock
+        self._scale = scale
         self._limits: dict[str, RateLimiter] = {}
 
-    def add(self, name: str, limiter: RateLimiter) -> RateLimiter:
-        """Register ``limiter`` as ``name`` (replacing a previous one) and return it."""
+    def new(self, name: str, *, burst: int, per_minute: float, what: str) -> RateLimiter:
+        """A limiter of ``burst`` attempts refilled at ``per_minute`` (both times the
+        process's scale), registered as ``name`` (replacing a previous one)."""
+        limiter = RateLimiter(
+            self._clock, burst=burst, per_minute=per_minute, what=what, scale=self._scale
+        )
         self._limits[name] = limiter
         return limiter
 

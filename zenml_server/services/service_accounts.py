@@ -20,7 +20,6 @@ from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFoun
 from zenml_server.domain.models import ApiKey, Principal, PrincipalKind, ServiceAccount
 from zenml_server.domain.secrets import digest, looks_like_api_key, new_api_key
 from zenml_server.domain.text import storable
-from zenml_server.services.rate_limit import RateLimiter
 from zenml_server.services.tokens import IssuedToken
 from zenml_server.services.users import check_name
 from zenml_server.services.wiring import Wiring
@@ -110,15 +109,11 @@ class ServiceAccounts:
         self._token_lifetime = wiring.settings.jwt_token_expire_minutes * 60
         self._max_key_days = wiring.settings.api_key_max_lifetime_days
         self._audit = wiring.audit
-        self._login_limit = wiring.rate_limits.add(
+        self._login_limit = wiring.rate_limits.new(
             "api_key_login_per_address",
-            RateLimiter(
-                clock,
-                burst=LOGIN_BURST,
-                per_minute=LOGIN_PER_MINUTE,
-                what="API key login attempts",
-                scale=wiring.settings.rate_limit_scale,
-            ),
+            burst=LOGIN_BURST,
+            per_minute=LOGIN_PER_MINUTE,
+            what="API key login attempts",
         )
         # digest -> (key id, generation): facts that never change, so never invalidated.
         self._digests: dict[str, DigestMatch] = {}

@@ -25,7 +25,6 @@ from zenml_server.domain.audit import Outcome
 from zenml_server.domain.errors import DomainError, ProviderUnavailable
 from zenml_server.domain.models import User
 from zenml_server.services.oidc import JwtRejected, OidcProviders, audiences_of
-from zenml_server.services.rate_limit import RateLimiter
 from zenml_server.services.users import MAX_NAME_LENGTH
 from zenml_server.services.wiring import Wiring
 from zenml_server.settings import SsoProvider
@@ -82,19 +81,12 @@ class SingleSignOn:
         self._identities = wiring.store.identities
         self._tokens = wiring.tokens
         self._revocations = wiring.revocations
-        self._clock = clock = wiring.clock
+        self._clock = wiring.clock
         self._oidc = providers
         self._audit = wiring.audit
         self._providers = {p.name: p for p in wiring.settings.sso_providers}
-        self._limit = wiring.rate_limits.add(
-            "sso_per_address",
-            RateLimiter(
-                clock,
-                burst=20,
-                per_minute=20,
-                what="single sign-on attempts",
-                scale=wiring.settings.rate_limit_scale,
-            ),
+        self._limit = wiring.rate_limits.new(
+            "sso_per_address", burst=20, per_minute=20, what="single sign-on attempts"
         )
 
     def providers(self) -> Sequence[SsoProvider]:

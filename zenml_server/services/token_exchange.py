@@ -24,7 +24,6 @@ from zenml_server.domain.errors import InvalidCredentials
 from zenml_server.domain.federation import PolicyCandidate, TrustPolicy
 from zenml_server.domain.models import Principal, PrincipalKind, ServiceAccount
 from zenml_server.services.oidc import JwtRejected, OidcProviders, audiences_of, peek
-from zenml_server.services.rate_limit import RateLimiter
 from zenml_server.services.tokens import IssuedToken
 from zenml_server.services.trust_policies import is_glob
 from zenml_server.services.wiring import Wiring
@@ -85,15 +84,11 @@ class TokenExchange:
         self._providers = providers
         self._audit = wiring.audit
         self._lifetime = wiring.settings.token_exchange_expire_minutes * 60
-        self._limit = wiring.rate_limits.add(
+        self._limit = wiring.rate_limits.new(
             "token_exchange_per_address",
-            RateLimiter(
-                clock,
-                burst=LOGIN_BURST,
-                per_minute=LOGIN_PER_MINUTE,
-                what="token exchanges",
-                scale=wiring.settings.rate_limit_scale,
-            ),
+            burst=LOGIN_BURST,
+            per_minute=LOGIN_PER_MINUTE,
+            what="token exchanges",
         )
         wiring.auth.register_token_kind(TOKEN_KIND, self._verify_token)
         wiring.housekeeping.register(

@@ -11,7 +11,6 @@ from zenml_server.domain.errors import InvalidCredentials, InvalidInput, NotFoun
 from zenml_server.domain.models import User
 from zenml_server.services.login_throttle import LoginThrottle
 from zenml_server.services.passwords import Passwords
-from zenml_server.services.rate_limit import RateLimiter
 from zenml_server.services.tokens import IssuedToken
 from zenml_server.services.wiring import Wiring
 
@@ -40,15 +39,13 @@ class UserService:
         self._passwords = passwords
         self._tokens = wiring.tokens
         self._revocations = wiring.revocations
-        self._clock = clock = wiring.clock
+        self._clock = wiring.clock
         self._token_lifetime = wiring.settings.jwt_token_expire_minutes * 60
         self._audit = wiring.audit
-        scale = wiring.settings.rate_limit_scale
-        self._throttle = LoginThrottle(clock, scale=scale, limits=wiring.rate_limits)
+        self._throttle = LoginThrottle(wiring.rate_limits)
         # Guessing the current password through the change form: a few tries per user.
-        self._password_changes = wiring.rate_limits.add(
-            "password_change_per_user",
-            RateLimiter(clock, burst=5, per_minute=5, what="password changes", scale=scale),
+        self._password_changes = wiring.rate_limits.new(
+            "password_change_per_user", burst=5, per_minute=5, what="password changes"
         )
 
     async def bootstrap_admin(self, name: str, password: str | None) -> AdminBootstrap | None:

@@ -34,5 +34,9 @@ class Wiring:
     audit: Audit
     # What happened, counted for /metrics (device flows, logins).
     events: Events = field(default_factory=Events)
-    # Every rate limit, for /metrics.
-    rate_limits: RateLimits = field(default_factory=RateLimits)
+    # Every rate limit, on ``clock`` and the settings' scale; made here, counted by /metrics.
+    rate_limits: RateLimits = field(init=False)
+
+    def __post_init__(self) -> None:
+        limits = RateLimits(self.clock, scale=self.settings.rate_limit_scale)
+        object.__setattr__(self, "rate_limits", limits)  # frozen: set once, here
