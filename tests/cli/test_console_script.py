@@ -51,11 +51,18 @@ def test_console_script_errors_are_one_line_without_traceback(tmp_path: Path) ->
     assert result.stderr.count("\n") == 1
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_while_waiting_for_approval_aborts(tmp_path: Path, server: Server) -> None:
     """Ctrl-C during the device-flow wait prints 'Aborted.' and exits 130."""
     process = subprocess.Popen(
         [ZENML, "connect", "--url", server.url, "--no-browser"],
         env=_env(tmp_path),
+        # A shell without job control starts background jobs with SIGINT ignored, and the
+        # child would inherit that (Python then never raises KeyboardInterrupt): reset it.
+        preexec_fn=_default_sigint,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
