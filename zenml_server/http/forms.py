@@ -168,12 +168,18 @@ def optional_timestamp(fields: dict[str, Any], name: str) -> float | None:
         return None
     if not isinstance(value, str) or len(value) > 64:
         raise ValidationFailed(f"the field {name!r} must be an ISO 8601 date-time")
+    return iso_timestamp(value, f"the field {name!r}")
+
+
+def iso_timestamp(value: str, what: str) -> float:
+    """``value``, an ISO 8601 date-time with a time zone, as POSIX seconds; ``what`` names it
+    in the error (``the field 'expires_at'``, ``the parameter 'since'``)."""
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise ValidationFailed(f"the field {name!r} must be an ISO 8601 date-time") from None
+        raise ValidationFailed(f"{what} must be an ISO 8601 date-time") from None
     if parsed.tzinfo is None:
-        raise ValidationFailed(f"the field {name!r} needs a time zone (e.g. Z for UTC)")
+        raise ValidationFailed(f"{what} needs a time zone (e.g. Z for UTC)")
     return parsed.timestamp()
 
 

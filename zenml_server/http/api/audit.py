@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +19,7 @@ from zenml_server.domain.clock import isoformat
 from zenml_server.domain.errors import InvalidInput
 from zenml_server.http.auth import require_admin
 from zenml_server.http.errors import ValidationFailed
-from zenml_server.http.forms import whole_number
+from zenml_server.http.forms import iso_timestamp, whole_number
 from zenml_server.http.keys import SERVICES
 
 MAX_LIMIT = 500
@@ -76,13 +75,7 @@ def _time(request: web.Request, name: str) -> float | None:
     value = _text(request, name)
     if value is None:
         return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValidationFailed(f"the parameter {name!r} must be an ISO 8601 date-time") from None
-    if parsed.tzinfo is None:
-        raise ValidationFailed(f"the parameter {name!r} needs a time zone (e.g. Z for UTC)")
-    return parsed.timestamp()
+    return iso_timestamp(value, f"the parameter {name!r}")
 
 
 def _limit(request: web.Request) -> int:
