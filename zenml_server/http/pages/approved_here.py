@@ -17,7 +17,7 @@ import re
 from aiohttp import web
 
 from zenml_server.http.keys import SERVICES
-from zenml_server.http.pages.session import cookie_name, is_secure, read_cookie
+from zenml_server.http.pages.session import cookie_name, read_cookie, write_cookie
 
 COOKIE = "zenml_approved_here"
 MAX_DEVICES = 20
@@ -55,12 +55,11 @@ def remember_approved(request: web.Request, response: web.StreamResponse, device
         return
     earlier = [i for i in approved_here(request) if i != device_id]
     ids = _SEPARATOR.join([device_id, *earlier][:MAX_DEVICES])
-    response.set_cookie(
+    write_cookie(
+        request,
+        response,
         cookie_name(request, COOKIE),
         f"{ids}{_SEPARATOR}{_mac(request, ids)}",
-        max_age=MAX_AGE_SECONDS,
-        httponly=True,
         samesite="Lax",
-        secure=is_secure(request),
-        path="/",
+        max_age=MAX_AGE_SECONDS,
     )

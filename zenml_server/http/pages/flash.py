@@ -21,7 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from zenml_server.http.keys import CLOCK, SERVICES
-from zenml_server.http.pages.session import is_secure
+from zenml_server.http.pages.session import write_cookie
 
 COOKIE = "zenml_flash"
 LIFETIME_SECONDS = 120
@@ -41,14 +41,14 @@ def set_flash(
     body = json.dumps({**message, "exp": request.app[CLOCK].now() + LIFETIME_SECONDS})
     nonce = os.urandom(12)
     sealed = nonce + _cipher(request).encrypt(nonce, body.encode(), _AAD)
-    response.set_cookie(
+    write_cookie(
+        request,
+        response,
         COOKIE,
         base64.urlsafe_b64encode(sealed).decode().rstrip("="),
-        max_age=LIFETIME_SECONDS,
-        path=path,
-        httponly=True,
         samesite="Strict",
-        secure=is_secure(request),
+        path=path,
+        max_age=LIFETIME_SECONDS,
     )
 
 

@@ -50,6 +50,28 @@ def cookie_name(request: web.Request, base: str) -> str:
     return HOST_PREFIX + base if is_secure(request) else base
 
 
+def write_cookie(
+    request: web.Request,
+    response: web.StreamResponse,
+    name: str,
+    value: str,
+    *,
+    samesite: str,
+    path: str = "/",
+    max_age: int | None = None,
+) -> None:
+    """Set a cookie the way every cookie of ours is set: HttpOnly, and Secure over https."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=True,
+        samesite=samesite,
+        secure=is_secure(request),
+    )
+
+
 def _cookie(request: web.Request, base: str) -> str | None:
     return read_cookie(request, base, _MAX_COOKIE_LENGTH)
 
@@ -100,14 +122,13 @@ async def start_session(request: web.Request, response: web.StreamResponse, user
     await request.app[STORE].sessions.create(
         digest(value), user.id, now=now, expires=now + lifetime
     )
-    response.set_cookie(
+    write_cookie(
+        request,
+        response,
         cookie_name(request, SESSION_COOKIE),
         value,
-        max_age=lifetime,
-        httponly=True,
         samesite="Lax",
-        secure=is_secure(request),
-        path="/",
+        max_age=lifetime,
     )
 
 
@@ -130,14 +151,7 @@ def csrf_cookie(request: web.Request, response: web.StreamResponse) -> None:
     """Send the pre-session nonce cookie when this request made a new one."""
     value = request.get(_CSRF_VALUE)
     if value is not None and value != _cookie(request, CSRF_COOKIE):
-        response.set_cookie(
-            cookie_name(request, CSRF_COOKIE),
-            value,
-            httponly=True,
-            samesite="Strict",
-            secure=is_secure(request),
-            path="/",
-        )
+        write_cookie(request, response, cookie_name(request, CSRF_COOKIE), value, samesite="Strict")
 
 
 def check_csrf(request: web.Request, fields: dict[str, str]) -> None:

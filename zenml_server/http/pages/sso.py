@@ -19,7 +19,7 @@ from zenml_server.domain.errors import RateLimited
 from zenml_server.http.auth import client_ip
 from zenml_server.http.keys import CLOCK, SERVICES, SETTINGS
 from zenml_server.http.pages.render import render
-from zenml_server.http.pages.session import is_secure, safe_next, start_session
+from zenml_server.http.pages.session import safe_next, start_session, write_cookie
 from zenml_server.services.sso import SsoFailed
 from zenml_server.settings import SsoProvider
 
@@ -111,14 +111,14 @@ async def start(request: web.Request) -> web.Response:
     response = web.HTTPSeeOther(authorization.url)
     expires = request.app[CLOCK].now() + LIFETIME_SECONDS
     held = {"p": name, "s": authorization.state, "n": target, "e": expires}
-    response.set_cookie(
+    write_cookie(
+        request,
+        response,
         COOKIE,
         _seal(request, held),
-        max_age=LIFETIME_SECONDS,
-        httponly=True,
         samesite="Lax",
-        secure=is_secure(request),
         path=COOKIE_PATH,
+        max_age=LIFETIME_SECONDS,
     )
     raise response
 
